@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 
 /** One block per zone: the kernel core is pure, the rest of the kernel is the shell. */
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', 'test/fixtures/**', 'kernel/assets/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', 'coverage/**', '.tmp/**', 'test/fixtures/**', 'kernel/assets/**'] },
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   js.configs.recommended,
   ...tseslint.configs.recommended,
