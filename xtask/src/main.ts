@@ -3,6 +3,7 @@ import { discoverBenches, runBenches } from './bench/run-benches.js';
 import { build } from './build.js';
 import { runImportCheck, runSizeCheck } from './gates/run-gates.js';
 import { runLint } from './lint.js';
+import { runLockPlatforms } from './lock-platforms.js';
 import type { Outcome } from './outcome.js';
 import { repoRoot } from './repo-root.js';
 import { runTypecheck } from './typecheck.js';
@@ -17,6 +18,8 @@ const Commands = {
   lint: 'eslint . and prettier --check .',
   verify: 'build, typecheck, lint, tests, size-check, import-check; one line each and a verdict',
   bench: 'build, then run every */bench/*.bench.ts and print a table of figures against targets',
+  'lock-platforms':
+    'add the optional per-platform packages a registry mirror omits to package-lock.json (run after npm install)',
   help: 'print this list',
 } as const;
 
@@ -55,6 +58,8 @@ async function run(command: Command, flags: readonly string[]): Promise<number> 
       process.stdout.write(`${formatBenchTable(rows)}\n`);
       return failures.length === 0 ? 0 : 1;
     }
+    case 'lock-platforms':
+      return print(runLockPlatforms(repoRoot));
     case 'help':
       for (const [name, help] of Object.entries(Commands)) process.stdout.write(`${name.padEnd(14)}${help}\n`);
       return 0;
