@@ -1,0 +1,284 @@
+/**
+ * The kernel derives every patch itself, from its own view of the base commit.
+ *
+ * Whatever produced a change (a worker in an attempt tree, a supplied patch, the user's
+ * uncommitted edits), the kernel captures the resulting files into its private object view,
+ * writes a tree, and diffs that tree against the base tree with hardened plumbing. Nothing a
+ * worker left in a tree's `.git` is read. Every changed path is checked against the path rules.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { GitCallFailed, runGit, runGitOrThrow, type GitError } from './hardened-git.js';
+import { Limits } from './limits.js';
+import { ObjectView, resolveRepo, splitZ, type TreeEntry } from './object-view.js';
+import { captureEntry, captureTree, lstatInside } from './fs-capture.js';
+import { checkPath, checkSymlink, type ChangeRejection } from './path-rules.js';
+
+/** One changed path of a derived patch. */
+export interface ChangedFile {
+  readonly path: string;
+  readonly status: 'added' | 'modified' | 'deleted' | 'modeChanged';
+  readonly binary: boolean;
+}
+
+/** A patch the kernel derived itself, against `baseCommit`. */
+export interface DerivedPatch {
+  readonly baseCommit: string;
+  /** `git apply`-able, binary-safe (`--binary --full-index`), no renames. */
+  readonly patch: Uint8Array;
+  /** sha256 hex of `patch`. */
+  readonly digest: string;
+  readonly files: readonly ChangedFile[];
+  readonly bytes: number;
+  /** The git tree id of the base with the patch applied, in the kernel's object view. */
+  readonly treeId: string;
+}
+
+/** The outcome of a derivation: the patch, or why the change is refused, or a git failure. */
+export type DeriveResult =
+  | { readonly ok: true; readonly patch: DerivedPatch }
+  | { readonly ok: false; readonly error: ChangeRejection | GitError };
+
+/** Where a change lives, as the derivation needs it. */
+export interface DeriveSource {
+  readonly view: ObjectView;
+  readonly baseCommit: string;
+  /** A kernel-owned directory (outside every tree) for throwaway index files. */
+  readonly scratchDir: string;
+}
+
+function gitFailure(error: unknown): DeriveResult {
+  if (error instanceof GitCallFailed) return { ok: false, error: error.error };
+  throw error;
+}
+
+/**
+ * Derives the patch of everything changed in an attempt's tree (after a worker ran in it),
+ * against the attempt's base, from the kernel's own object view. The tree's `.git` is ignored.
+ */
+export function derivePatch(attempt: {
+  readonly view: ObjectView;
+  readonly baseCommit: string;
+  readonly scratchDir: string;
+  readonly treeDir: string;
+}): Promise<DeriveResult> {
+  return derivePatchFromTree(attempt, attempt.treeDir);
+}
+
+/** Derives the patch from a tree directory (an attempt's tree after a worker or apply step). */
+export async function derivePatchFromTree(source: DeriveSource, treeDir: string): Promise<DeriveResult> {
+  try {
+    const baseEntries = await source.view.listTree(source.baseCommit);
+    const base = new Map(baseEntries.map((entry) => [entry.path, entry]));
+    const ignored = await listIgnored(source, treeDir);
+    const captured = captureTree(source.view, treeDir, base, ignored);
+    if (!captured.ok) return { ok: false, error: captured.error };
+    return await diffAgainstBase(source, captured.entries);
+  } catch (error) {
+    return gitFailure(error);
+  }
+}
+
+/** Ignored paths of a tree (directories end in `/`), judged against an index holding the base. */
+async function listIgnored(source: DeriveSource, treeDir: string): Promise<Set<string>> {
+  const indexFile = join(source.scratchDir, `index-${randomBytes(6).toString('hex')}`);
+  try {
+    await runGitOrThrow({ gitDir: source.view.gitDir, indexFile, args: ['read-tree', source.baseCommit] });
+    const out = await runGitOrThrow({
+      gitDir: source.view.gitDir,
+      workTree: treeDir,
+      indexFile,
+      args: ['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory'],
+    });
+    return new Set(splitZ(out));
+  } finally {
+    rmSync(indexFile, { force: true });
+  }
+}
+
+/**
+ * Derives the patch of the user's uncommitted changes (tracked and untracked, not ignored)
+ * against `baseCommit`, reading the checkout without modifying it: the index is read from a
+ * private copy, and files are read by the kernel, never through git's filters.
+ */
+export async function deriveWorkingTreePatch(options: {
+  readonly repoDir: string;
+  readonly baseCommit: string;
+  readonly stateDir: string;
+}): Promise<DeriveResult> {
+  const repo = await resolveRepo(options.repoDir);
+  if (!repo.ok) return repo;
+  const view = ObjectView.open(repo.repo, options.stateDir);
+  const scratchDir = join(options.stateDir, `scratch-${randomBytes(8).toString('hex')}`);
+  mkdirSync(scratchDir, { recursive: true, mode: 0o700 });
+  try {
+    const source: DeriveSource = { view, baseCommit: options.baseCommit, scratchDir };
+    const baseEntries = await view.listTree(options.baseCommit);
+    const base = new Map(baseEntries.map((entry) => [entry.path, entry]));
+    const indexFile = join(scratchDir, 'index');
+    try {
+      copyFileSync(join(repo.repo.gitDir, 'index'), indexFile);
+    } catch {
+      // A repository without an index has nothing staged; `ls-files` then lists untracked files only.
+    }
+    const userCall = { gitDir: repo.repo.gitDir, workTree: repo.repo.topLevel, indexFile } as const;
+    const tracked = await runGitOrThrow({ ...userCall, args: ['ls-files', '-z', '--stage'] });
+    const untracked = await runGitOrThrow({ ...userCall, args: ['ls-files', '-z', '--others', '--exclude-standard'] });
+    const indexModes = new Map<string, string>();
+    for (const record of splitZ(tracked)) {
+      const tab = record.indexOf('\t');
+      indexModes.set(record.slice(tab + 1), record.slice(0, record.indexOf(' ')));
+    }
+    const paths = new Set<string>([...base.keys(), ...indexModes.keys(), ...splitZ(untracked)]);
+    const entries: TreeEntry[] = [];
+    for (const path of [...paths].sort()) {
+      const baseEntry = base.get(path);
+      if (baseEntry?.mode === '160000' || indexModes.get(path) === '160000') {
+        if (baseEntry?.mode !== '160000' || indexModes.get(path) !== '160000') {
+          return { ok: false, error: { code: 'submodule', path } };
+        }
+        entries.push(baseEntry);
+        continue;
+      }
+      const stat = lstatInside(repo.repo.topLevel, path);
+      if (stat === undefined) continue;
+      if (stat.isDirectory()) continue;
+      const captured = captureEntry(view, join(repo.repo.topLevel, path), path, stat, baseEntry);
+      if (!captured.ok) return { ok: false, error: captured.error };
+      entries.push(captured.entry);
+    }
+    return await diffAgainstBase(source, entries);
+  } catch (error) {
+    return gitFailure(error);
+  } finally {
+    rmSync(scratchDir, { recursive: true, force: true });
+  }
+}
+
+/** Writes `entries` as a tree and diffs it against the base. */
+async function diffAgainstBase(source: DeriveSource, entries: readonly TreeEntry[]): Promise<DeriveResult> {
+  const treeId = await source.view.writeTree(entries, source.scratchDir);
+  return diffTrees(source, treeId);
+}
+
+/**
+ * Diffs the base commit's tree against `treeId` (already in the view), checking every changed
+ * path. Used by every derivation and by the patch-apply step.
+ */
+export async function diffTrees(source: DeriveSource, treeId: string): Promise<DeriveResult> {
+  const view = source.view;
+  const gitDir = view.gitDir;
+  const baseTree = await view.treeOf(source.baseCommit);
+  const plumbing = ['-r', '-z', '--no-renames', '--full-index', '--no-textconv', '--no-ext-diff'];
+  const raw = splitZ(await runGitOrThrow({ gitDir, args: ['diff-tree', ...plumbing, '--raw', baseTree, treeId] }));
+  const numstat = splitZ(
+    await runGitOrThrow({ gitDir, args: ['diff-tree', ...plumbing, '--numstat', baseTree, treeId] }),
+  );
+  const binaryPaths = new Set<string>();
+  for (const record of numstat) {
+    const [added, deleted, ...rest] = record.split('\t');
+    if (added === '-' && deleted === '-') binaryPaths.add(rest.join('\t'));
+  }
+  const files: ChangedFile[] = [];
+  const symlinks: { path: string; oid: string }[] = [];
+  for (let index = 0; index + 1 < raw.length; index += 2) {
+    const [oldMode, newMode, oldOid, newOid, status] = (raw[index] ?? '').slice(1).split(' ');
+    const path = raw[index + 1] ?? '';
+    const pathError = checkPath(path);
+    if (pathError !== undefined) return { ok: false, error: pathError };
+    if (oldMode === '160000' || newMode === '160000') return { ok: false, error: { code: 'submodule', path } };
+    if (newMode === '120000' && newOid !== undefined) symlinks.push({ path, oid: newOid });
+    files.push({ path, status: changeStatus(status, oldMode, newMode, oldOid, newOid), binary: binaryPaths.has(path) });
+  }
+  const targets = await view.readBlobs(symlinks.map((link) => link.oid));
+  for (const link of symlinks) {
+    const linkError = checkSymlink(link.path, (targets.get(link.oid) ?? Buffer.alloc(0)).toString('utf8'));
+    if (linkError !== undefined) return { ok: false, error: linkError };
+  }
+  const patchResult = await runGit({
+    gitDir,
+    outputBytesMax: Limits.patchBytesMax,
+    args: [
+      'diff-tree',
+      '-p',
+      '--binary',
+      '--full-index',
+      '--no-renames',
+      '--no-textconv',
+      '--no-ext-diff',
+      '--no-color',
+      '--src-prefix=a/',
+      '--dst-prefix=b/',
+      baseTree,
+      treeId,
+    ],
+  });
+  if (!patchResult.ok) {
+    if (patchResult.error.detail.includes('output exceeded'))
+      return { ok: false, error: { code: 'tooLarge', path: '' } };
+    return patchResult;
+  }
+  const patch = new Uint8Array(patchResult.stdout);
+  return {
+    ok: true,
+    patch: {
+      baseCommit: source.baseCommit,
+      patch,
+      digest: createHash('sha256').update(patch).digest('hex'),
+      files,
+      bytes: patch.length,
+      treeId,
+    },
+  };
+}
+
+function changeStatus(
+  status: string | undefined,
+  oldMode: string | undefined,
+  newMode: string | undefined,
+  oldOid: string | undefined,
+  newOid: string | undefined,
+): ChangedFile['status'] {
+  if (status === 'A') return 'added';
+  if (status === 'D') return 'deleted';
+  return oldOid === newOid && oldMode !== newMode ? 'modeChanged' : 'modified';
+}
+
+const manifestNames = new Set([
+  'package.json',
+  'package-lock.json',
+  'npm-shrinkwrap.json',
+  'yarn.lock',
+  'pnpm-lock.yaml',
+  'pnpm-workspace.yaml',
+  'bun.lockb',
+  'bun.lock',
+  'Cargo.toml',
+  'Cargo.lock',
+  'pyproject.toml',
+  'poetry.lock',
+  'uv.lock',
+  'Pipfile',
+  'Pipfile.lock',
+  'setup.py',
+  'setup.cfg',
+  'go.mod',
+  'go.sum',
+  'go.work',
+  'go.work.sum',
+  'Gemfile',
+  'Gemfile.lock',
+  'composer.json',
+  'composer.lock',
+]);
+
+/** The changed paths that are dependency manifests or lockfiles (reported by every verify run). */
+export function manifestChanges(files: readonly Pick<ChangedFile, 'path'>[]): string[] {
+  return files
+    .map((file) => file.path)
+    .filter((path) => {
+      const name = basename(path);
+      return manifestNames.has(name) || /^requirements.*\.(txt|in)$/u.test(name) || /^constraints.*\.txt$/u.test(name);
+    });
+}
