@@ -1,0 +1,98 @@
+/**
+ * How a run's process count is bounded.
+ *
+ * RLIMIT_NPROC (set inside the sandbox's user namespace, so it counts only the run's own
+ * processes) is always applied, but the kernel ignores it for real root (uid 0 on the host,
+ * even when mapped into a user namespace). So when the kernel runs as root, every run also gets
+ * its own pids cgroup (`pids.max`), which holds for root too. Running as root with no writable
+ * pids cgroup is refused: the bound would not hold.
+ */
+import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Limits } from './limits.js';
+
+/** The bound chosen for one run. */
+export type ProcessBound =
+  { readonly kind: 'rlimit' } | { readonly kind: 'pidsCgroup'; readonly dir: string; readonly procsFile: string };
+
+/** Where pids cgroups can be made; overridable for tests of the refusal path. */
+export interface CgroupRoots {
+  readonly v1Pids: string;
+  readonly v2: readonly string[];
+}
+
+/** The usual mount points of the cgroup v1 pids controller and of cgroup v2. */
+export const defaultCgroupRoots: CgroupRoots = {
+  v1Pids: '/sys/fs/cgroup/pids',
+  v2: ['/sys/fs/cgroup', '/sys/fs/cgroup/unified'],
+};
+
+/** Creates the bound for one run, or says why the process limit cannot be enforced here. */
+export function createProcessBound(
+  processesMax: number,
+  runId: string,
+  options: { readonly uid: number; readonly roots?: CgroupRoots },
+): { readonly ok: true; readonly bound: ProcessBound } | { readonly ok: false; readonly detail: string } {
+  if (options.uid !== 0) return { ok: true, bound: { kind: 'rlimit' } };
+  const roots = options.roots ?? defaultCgroupRoots;
+  const pidsMax = processesMax + Limits.sandboxOwnProcesses;
+  const attempts: string[] = [];
+  for (const base of [roots.v1Pids, ...roots.v2.filter((root) => hasV2Pids(root))]) {
+    if (!existsSync(join(base, 'cgroup.procs'))) continue;
+    const dir = join(base, `crustcore-sandbox-${runId}`);
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pids.max'), `${pidsMax}\n`);
+      return { ok: true, bound: { kind: 'pidsCgroup', dir, procsFile: join(dir, 'cgroup.procs') } };
+    } catch (error) {
+      attempts.push(`${base}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+      removeCgroup(dir);
+    }
+  }
+  return {
+    ok: false,
+    detail:
+      'running as root, where RLIMIT_NPROC does not hold, and no writable pids cgroup was found' +
+      (attempts.length > 0 ? ` (${attempts.join('; ')})` : '') +
+      '; run the kernel as an ordinary user or give it a writable pids cgroup.',
+  };
+}
+
+/** cgroup v2 can host a child with `pids.max` only when the controller is enabled for children. */
+function hasV2Pids(root: string): boolean {
+  try {
+    const controllers = readFileSync(join(root, 'cgroup.controllers'), 'utf8').split(/\s+/);
+    if (!controllers.includes('pids')) return false;
+    const enabled = readFileSync(join(root, 'cgroup.subtree_control'), 'utf8').split(/\s+/);
+    if (!enabled.includes('pids')) writeFileSync(join(root, 'cgroup.subtree_control'), '+pids\n');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Pids of the processes still in the cgroup (empty once the whole tree is gone). */
+export function cgroupMembers(bound: ProcessBound): readonly number[] {
+  if (bound.kind !== 'pidsCgroup') return [];
+  try {
+    return readFileSync(bound.procsFile, 'utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes the run's cgroup; it must already be empty. */
+export function releaseProcessBound(bound: ProcessBound): void {
+  if (bound.kind === 'pidsCgroup') removeCgroup(bound.dir);
+}
+
+function removeCgroup(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Already gone, or never made; an empty leftover cgroup holds no process and no data.
+  }
+}

@@ -1,0 +1,67 @@
+/** Shared setup for the sandbox tests: real bwrap, real processes, temp dirs cleaned up. */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach } from 'vitest';
+import { defaultSandboxEnv, defaultSandboxLimits, runSandboxed } from '../../src/sandbox/index.js';
+import type { SandboxResult, SandboxSpec } from '../../src/sandbox/index.js';
+
+/** Fails (never skips) when bubblewrap is absent: these tests exist to prove the real sandbox. */
+export function requireBwrap(): void {
+  if (!existsSync('/usr/bin/bwrap') && !existsSync('/bin/bwrap') && !existsSync('/usr/local/bin/bwrap')) {
+    throw new Error('bubblewrap (bwrap) is not installed; the sandbox tests need it (apt-get install bubblewrap).');
+  }
+}
+
+const made: string[] = [];
+afterEach(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A temp dir removed after the test. */
+export function tempDir(prefix = 'crustcore-sandbox-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** A spec with the defaults; `script` runs under /bin/sh -c. */
+export function shellSpec(script: string, overrides: Partial<SandboxSpec> = {}): SandboxSpec {
+  return {
+    backend: 'bwrap',
+    argv: ['/bin/sh', '-c', script],
+    cwd: '/tmp',
+    mounts: [],
+    env: defaultSandboxEnv({ path: '/usr/local/bin:/usr/bin:/bin' }),
+    network: false,
+    timeoutMs: 20_000,
+    outputBytesMax: 256 * 1024,
+    limits: defaultSandboxLimits,
+    ...overrides,
+  };
+}
+
+/** Runs and unwraps; a refused run fails the test with its detail. */
+export async function run(spec: SandboxSpec): Promise<SandboxResult> {
+  requireBwrap();
+  const outcome = await runSandboxed(spec);
+  if (!outcome.ok) throw new Error(`sandbox refused: ${outcome.error.code}: ${outcome.error.detail}`);
+  return outcome.result;
+}
+
+/** The whole output of a run that was not truncated. */
+export function text(result: SandboxResult): string {
+  if (result.output.truncated) throw new Error('output unexpectedly truncated');
+  return result.output.head + result.output.tail;
+}
+
+/** True when a host pid exists and is not a zombie. */
+export function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The process-limit mechanism. RLIMIT_NPROC does not hold for real root (the kernel exempts uid 0
+ * even inside a user namespace), so as root each run gets a pids cgroup, and with no writable
+ * pids cgroup the run is refused. As an ordinary user RLIMIT_NPROC, set inside the sandbox's
+ * user namespace, holds. Both facts are shown on real processes here.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { createProcessBound, releaseProcessBound } from '../../src/sandbox/process-bound.js';
+import { requireBwrap, tempDir } from './helpers.js';
+
+const isRoot = process.getuid?.() === 0;
+const loop = 'i=0; while [ $i -lt 30 ]; do sleep 5 & i=$((i+1)); echo started; done';
+
+function bwrapLoop(prefix: readonly string[]): number {
+  requireBwrap();
+  const result = spawnSync(
+    prefix[0] ?? '/usr/bin/bwrap',
+    [
+      ...prefix.slice(1),
+      '/usr/bin/bwrap',
+      '--unshare-all',
+      '--die-with-parent',
+      '--ro-bind',
+      '/usr',
+      '/usr',
+      '--symlink',
+      'usr/bin',
+      '/bin',
+      '--symlink',
+      'usr/lib',
+      '/lib',
+      '--symlink',
+      'usr/lib64',
+      '/lib64',
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '--',
+      '/usr/bin/prlimit',
+      '--nproc=10:10',
+      '--',
+      '/bin/sh',
+      '-c',
+      loop,
+    ],
+    { encoding: 'utf8', timeout: 20_000 },
+  );
+  return result.stdout.split('\n').filter((line) => line === 'started').length;
+}
+
+describe('process bound', () => {
+  it('an ordinary user gets RLIMIT_NPROC only', () => {
+    expect(createProcessBound(10, 'unit', { uid: 1000 })).toEqual({ ok: true, bound: { kind: 'rlimit' } });
+  });
+
+  it('root with no writable pids cgroup is refused', () => {
+    const empty = tempDir();
+    const outcome = createProcessBound(10, 'unit', { uid: 0, roots: { v1Pids: `${empty}/pids`, v2: [empty] } });
+    expect(outcome.ok).toBe(false);
+    expect(!outcome.ok && outcome.detail).toMatch(/^running as root, where RLIMIT_NPROC does not hold/);
+  });
+
+  it('root gets a pids cgroup with pids.max = processesMax + the sandbox own processes', () => {
+    if (!isRoot) {
+      expect(createProcessBound(10, 'unit', { uid: 1000 }).ok).toBe(true);
+      return;
+    }
+    const outcome = createProcessBound(10, `unit-${process.pid}`, { uid: 0 });
+    if (!outcome.ok) throw new Error(outcome.detail);
+    if (outcome.bound.kind !== 'pidsCgroup') throw new Error('expected a pids cgroup as root');
+    expect(readFileSync(`${outcome.bound.dir}/pids.max`, 'utf8')).toBe('12\n');
+    releaseProcessBound(outcome.bound);
+    expect(existsSync(outcome.bound.dir)).toBe(false);
+  });
+
+  it('RLIMIT_NPROC alone does not bound real root (why the cgroup exists)', () => {
+    const started = bwrapLoop(['/usr/bin/env']);
+    if (isRoot) expect(started).toBe(30);
+    else expect(started).toBeLessThan(30);
+  });
+
+  it('RLIMIT_NPROC inside the user namespace bounds an ordinary user', () => {
+    const prefix = isRoot
+      ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', '--']
+      : ['/usr/bin/env'];
+    const started = bwrapLoop(prefix);
+    expect(started).toBeGreaterThan(0);
+    expect(started).toBeLessThan(10);
+  });
+});
