@@ -10,7 +10,7 @@ test('platform tags are inferred from package names', () => {
 });
 
 test('missing optional platform entries are added; present and unknown ones are not', () => {
-  const lock = {
+  const lock: { packages: Record<string, Record<string, unknown>> } = {
     packages: {
       '': { name: 'root' },
       'node_modules/rollup': {

@@ -1,0 +1,29 @@
+/**
+ * The command registry. Adding a command is one new file in this folder plus one line here.
+ */
+import type { Command } from '../command.js';
+import { demoCommand } from './demo.js';
+import { doctorCommand } from './doctor.js';
+import { exportCommand } from './export.js';
+import { helpCommand } from './help.js';
+import { inspectCommand } from './inspect.js';
+import { replayCommand } from './replay.js';
+import { runCommand } from './run.js';
+import { versionCommand } from './version.js';
+
+/** Every command, in the order `crustcore help` lists them. */
+export const commandList: readonly Command[] = [
+  runCommand,
+  demoCommand,
+  doctorCommand,
+  inspectCommand,
+  exportCommand,
+  replayCommand,
+  versionCommand,
+  helpCommand,
+];
+
+/** The command called `name`, if any. */
+export function findCommand(name: string): Command | undefined {
+  return commandList.find((command) => command.name === name);
+}

@@ -1,0 +1,157 @@
+/**
+ * The verify gate: runs the user's verify command in the sandbox against a fresh attempt tree
+ * that holds exactly the derived patch, judges the patch's integrity beyond the exit code, and
+ * mints a `VerifiedPatch` only from a clean pass. It is the only caller of `mintVerifiedPatch`.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, lstatSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Integrity } from '../core/index.js';
+import type { Attempt, DerivedPatch } from '../attempt/index.js';
+import {
+  defaultSandboxEnv,
+  defaultSandboxLimits,
+  Limits as SandboxLimits,
+  resolveToolchain,
+  runSandboxed,
+  systemPathEntries,
+  type SandboxBackend,
+  type SandboxError,
+  type SandboxMount,
+  type SandboxResult,
+} from '../sandbox/index.js';
+import { classifyProtected, type ContentReader, type ProtectedViolation } from './protected-paths.js';
+import { mintVerifiedPatch, type MintRefusal, type VerifiedPatch } from './verified-patch.js';
+
+/** Where the attempt tree appears inside the sandbox. */
+export const sandboxTreePath = '/tree';
+
+/** Dependency folders that are not in git but that a verify needs; bound read-only from the user's checkout. */
+export const dependencyDirs: readonly string[] = ['node_modules', '.venv'];
+
+/** How the host reaches the sandbox for one run. */
+export interface SandboxChoice {
+  readonly backend: SandboxBackend;
+  readonly backendPath?: string;
+  readonly timeoutMs: number;
+  /** The kernel's own PATH and home, where the verify command's toolchain is resolved. */
+  readonly hostPath: string;
+  readonly hostHome: string;
+  /** Host paths that no toolchain bind may cover (the state dir). */
+  readonly denyPaths: readonly string[];
+}
+
+/** What the gate concluded, before any VerifiedPatch exists. */
+export interface GateRun {
+  readonly result: SandboxResult;
+  readonly integrity: Integrity;
+  /** Protected changes the user accepted up front with `--allow-protected`. */
+  readonly acceptedProtected: readonly ProtectedViolation[];
+}
+
+/** The mounts that make the dependency folders of the user's checkout visible, read-only. */
+export function dependencyMounts(repoDir: string, target: string): SandboxMount[] {
+  const mounts: SandboxMount[] = [];
+  for (const name of dependencyDirs) {
+    const source = join(repoDir, name);
+    // A symlinked dependency folder could point anywhere on the host: never follow it.
+    if (!existsSync(source) || !lstatSync(source).isDirectory()) continue;
+    mounts.push({ kind: 'bindReadOnly', source, target: `${target}/${name}` });
+  }
+  return mounts;
+}
+
+/** Judges a derived patch's protected-path changes: violations not covered by `allow` need approval. */
+export function judgeIntegrity(
+  patch: DerivedPatch,
+  options: { readonly allow: readonly string[]; readonly read: ContentReader },
+): { readonly integrity: Integrity; readonly acceptedProtected: readonly ProtectedViolation[] } {
+  const all = classifyProtected(patch.files, { read: options.read });
+  const remaining = classifyProtected(patch.files, { read: options.read, allow: options.allow });
+  const accepted = all.filter((v) => !remaining.some((r) => r.path === v.path && r.rule === v.rule));
+  const integrity: Integrity =
+    remaining.length === 0 ? { verdict: 'clean' } : { verdict: 'protected', violations: remaining };
+  return { integrity, acceptedProtected: accepted };
+}
+
+/** Runs the verify command in the sandbox on `attempt`, whose tree already holds the patch. */
+export async function runVerifyInSandbox(input: {
+  readonly attempt: Attempt;
+  readonly repoDir: string;
+  readonly verifyCommand: string;
+  readonly sandbox: SandboxChoice;
+}): Promise<
+  { readonly ok: true; readonly result: SandboxResult } | { readonly ok: false; readonly error: SandboxError }
+> {
+  const argv = ['/bin/sh', '-c', input.verifyCommand];
+  const toolchain = resolveToolchain(argv, input.sandbox.hostPath, {
+    home: input.sandbox.hostHome,
+    denyPaths: input.sandbox.denyPaths,
+  });
+  const path = [...toolchain.pathEntries, ...systemPathEntries.filter((p) => !toolchain.pathEntries.includes(p))];
+  return runSandboxed({
+    backend: input.sandbox.backend,
+    ...(input.sandbox.backendPath === undefined ? {} : { backendPath: input.sandbox.backendPath }),
+    argv,
+    cwd: sandboxTreePath,
+    mounts: [...input.attempt.sandboxMounts(sandboxTreePath), ...dependencyMounts(input.repoDir, sandboxTreePath)],
+    env: defaultSandboxEnv({ path: path.join(':'), extra: toolchain.env }),
+    network: false,
+    timeoutMs: input.sandbox.timeoutMs,
+    outputBytesMax: SandboxLimits.outputBytesMax,
+    limits: defaultSandboxLimits,
+    toolchain,
+  });
+}
+
+/** sha256 hex of bytes: how patch digests are computed everywhere in the kernel. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** Mints the VerifiedPatch for a clean pass; anything else is refused with a reason. */
+export function sealVerifiedPatch(input: {
+  readonly taskId: string;
+  readonly patch: DerivedPatch;
+  readonly verifyCommand: string;
+  readonly run: GateRun;
+  readonly receipt: string;
+  readonly startedAtMs: number;
+  readonly finishedAtMs: number;
+}): { readonly ok: true; readonly patch: VerifiedPatch } | { readonly ok: false; readonly refusal: MintRefusal } {
+  if (input.run.integrity.verdict !== 'clean') {
+    return { ok: false, refusal: { code: 'notPassing', detail: `integrity ${input.run.integrity.verdict}` } };
+  }
+  return mintVerifiedPatch(
+    {
+      taskId: input.taskId,
+      baseCommit: input.patch.baseCommit,
+      patch: input.patch.patch,
+      patchDigest: input.patch.digest,
+      treeDigest: input.patch.treeId,
+      files: input.patch.files.map((f) => f.path),
+      verifyCommand: input.verifyCommand,
+      exitCode: input.run.result.exitCode,
+      timedOut: input.run.result.timedOut,
+      outputDigest: input.run.result.outputDigest,
+      receipt: input.receipt,
+      startedAtMs: input.startedAtMs,
+      finishedAtMs: input.finishedAtMs,
+    },
+    sha256Hex,
+  );
+}
+
+/** Reads a changed file's text on either side of the patch, for the content-aware protected rules. */
+export function contentReader(base: ReadonlyMap<string, Buffer>, patchedTreeDir: string): ContentReader {
+  return (path, side) => {
+    if (side === 'base') return base.get(path)?.toString('utf8');
+    const full = join(patchedTreeDir, path);
+    try {
+      if (!lstatSync(full).isFile()) return undefined;
+      return readFileSync(full, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+}
