@@ -103,7 +103,10 @@ describe('process limit (REDTEAM 21)', () => {
     }
     const outcome = await pending;
     expect(outcome.ok).toBe(true);
-    expect(most).toBeGreaterThan(5);
+    // Proof the bomb hit the limit: the shell reports failed forks (sampling the host's process
+    // table can miss the peak on a loaded machine, so the count is only checked from above).
+    const output = outcome.ok ? outcome.result.output.head + outcome.result.output.tail : '';
+    expect(output).toMatch(/fork|resource temporarily unavailable|cannot allocate/i);
     expect(most).toBeLessThanOrEqual(processesMax);
     expect(hostPidsWith(token)).toEqual([]);
     expect(spawnSync('/bin/true').status).toBe(0);
