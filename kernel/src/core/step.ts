@@ -29,6 +29,7 @@ import {
   withJob,
   withoutJob,
 } from './transition.js';
+import { reviseAttempt, reviseState, reviseTask } from './revise.js';
 import { eventProblem } from './validate.js';
 
 /**
@@ -40,14 +41,7 @@ export function step(state: State, event: Event): Step {
   assert(Number.isFinite(event.atMs), 'event.atMs is a finite number stamped by the shell');
   if (event.seq <= state.lastSeq) return { state, actions: noActions };
   const nowMs = event.atMs > state.nowMs ? event.atMs : state.nowMs;
-  const stamped: State = {
-    lastSeq: event.seq,
-    nowMs,
-    tasks: state.tasks,
-    taskIndex: state.taskIndex,
-    jobs: state.jobs,
-    approvals: state.approvals,
-  };
+  const stamped = reviseState(state, { lastSeq: event.seq, nowMs });
   const problem = eventProblem(event);
   const result =
     problem === null ? dispatch(stamped, event) : refuse(stamped, 'malformedEvent', `${event.kind}: ${problem}`);
@@ -187,12 +181,11 @@ function onAttemptStarted(state: State, task: Task, event: EventOf<'attemptStart
   if (record.attemptId !== null) {
     return refuse(state, 'staleAttempt', `attemptStarted: attempt ${task.attempt} already started`, task.taskId);
   }
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     status: 'attempting',
-    attempts: withCurrent(task, { ...record, attemptId: event.attemptId, startedAtMs: state.nowMs }),
+    attempts: withCurrent(task, reviseAttempt(record, { attemptId: event.attemptId, startedAtMs: state.nowMs })),
     updatedAtMs: state.nowMs,
-  };
+  });
   return { state: putTask(state, next), actions: noActions };
 }
 
@@ -206,17 +199,18 @@ function onPatchDerived(state: State, task: Task, event: EventOf<'patchDerived'>
   if (record.patchDigest !== null) {
     return refuse(state, 'staleAttempt', `patchDerived: attempt ${task.attempt} already has a patch`, task.taskId);
   }
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     patchDigest: event.patchDigest,
-    attempts: withCurrent(task, {
-      ...record,
-      patchDigest: event.patchDigest,
-      patchBytes: event.patchBytes,
-      fileCount: event.files.length,
-    }),
+    attempts: withCurrent(
+      task,
+      reviseAttempt(record, {
+        patchDigest: event.patchDigest,
+        patchBytes: event.patchBytes,
+        fileCount: event.files.length,
+      }),
+    ),
     updatedAtMs: state.nowMs,
-  };
+  });
   return {
     state: putTask(state, next),
     actions: [{ kind: 'runVerify', taskId: task.taskId, attempt: task.attempt, patchDigest: event.patchDigest }],
@@ -245,15 +239,14 @@ function onVerifyStarted(state: State, task: Task, event: EventOf<'verifyStarted
   if (Object.hasOwn(state.jobs, event.jobId)) {
     return refuse(state, 'duplicateJob', `verifyStarted: job ${event.jobId} is already running`, task.taskId);
   }
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     status: 'verifying',
     job: { jobId: event.jobId, leaseMs: event.leaseMs, leaseExpiresAtMs: state.nowMs + event.leaseMs },
-    attempts: withCurrent(task, { ...record, jobId: event.jobId }),
+    attempts: withCurrent(task, reviseAttempt(record, { jobId: event.jobId })),
     updatedAtMs: state.nowMs,
-  };
+  });
   const jobs = withJob(state.jobs, event.jobId, task.taskId);
-  return { state: putTask({ ...state, jobs }, next), actions: noActions };
+  return { state: putTask(reviseState(state, { jobs }), next), actions: noActions };
 }
 
 function onJobHeartbeat(state: State, event: EventOf<'jobHeartbeat'>): Step {
@@ -269,7 +262,9 @@ function onJobHeartbeat(state: State, event: EventOf<'jobHeartbeat'>): Step {
   if (state.nowMs >= job.leaseExpiresAtMs) {
     return failAttempt(state, task, { code: 'leaseExpired', detail: `job ${job.jobId} missed its lease` });
   }
-  const next: Task = { ...task, job: { ...job, leaseExpiresAtMs: state.nowMs + job.leaseMs } };
+  const next: Task = reviseTask(task, {
+    job: { jobId: job.jobId, leaseMs: job.leaseMs, leaseExpiresAtMs: state.nowMs + job.leaseMs },
+  });
   return { state: putTask(state, next), actions: noActions };
 }
 
@@ -286,25 +281,30 @@ function onVerifyFinished(state: State, task: Task, event: EventOf<'verifyFinish
     );
   }
   const record = currentAttempt(task);
-  const usage = { ...task.usage, outputBytes: add(task.usage.outputBytes, event.outputBytes) };
-  const finished: Task = {
-    ...task,
+  const usage = {
+    tokens: task.usage.tokens,
+    costMicros: task.usage.costMicros,
+    outputBytes: add(task.usage.outputBytes, event.outputBytes),
+  };
+  const finished: Task = reviseTask(task, {
     status: 'attempting',
     job: null,
     usage,
-    attempts: withCurrent(task, {
-      ...record,
-      verify: {
-        jobId: event.jobId,
-        exitCode: event.exitCode,
-        timedOut: event.timedOut,
-        outputBytes: event.outputBytes,
-        outputDigest: event.outputDigest,
-        durationMs: event.durationMs,
-      },
-    }),
-  };
-  const detached: State = { ...state, jobs: withoutJob(state.jobs, job.jobId) };
+    attempts: withCurrent(
+      task,
+      reviseAttempt(record, {
+        verify: {
+          jobId: event.jobId,
+          exitCode: event.exitCode,
+          timedOut: event.timedOut,
+          outputBytes: event.outputBytes,
+          outputDigest: event.outputDigest,
+          durationMs: event.durationMs,
+        },
+      }),
+    ),
+  });
+  const detached: State = reviseState(state, { jobs: withoutJob(state.jobs, job.jobId) });
   const exhausted = spendExhausted(finished);
   if (exhausted !== null) return endTask(detached, finished, 'budget-exhausted', exhausted, true);
   if (state.nowMs >= job.leaseExpiresAtMs) {
@@ -332,13 +332,12 @@ function onVerifyFinished(state: State, task: Task, event: EventOf<'verifyFinish
   const integrity = event.integrity;
   switch (integrity.verdict) {
     case 'clean': {
-      const verified: Task = {
-        ...finished,
+      const verified: Task = reviseTask(finished, {
         status: 'verified',
         verifiedBy: 'verify',
-        attempts: withCurrent(finished, { ...finishedRecord, outcome: { verdict: 'passed' } }),
+        attempts: withCurrent(finished, reviseAttempt(finishedRecord, { outcome: { verdict: 'passed' } })),
         updatedAtMs: state.nowMs,
-      };
+      });
       return {
         state: putTask(detached, verified),
         actions: [
@@ -352,16 +351,15 @@ function onVerifyFinished(state: State, task: Task, event: EventOf<'verifyFinish
       const violations = integrity.violations
         .slice(0, Limits.violationsMax)
         .map((violation) => ({ path: clip(violation.path), rule: clip(violation.rule) }));
-      const awaiting: Task = {
-        ...finished,
+      const awaiting: Task = reviseTask(finished, {
         status: 'awaiting-approval',
         awaiting: { purpose: 'acceptProtected', patchDigest, branch: null, approvalId: null },
-        attempts: withCurrent(finished, {
-          ...finishedRecord,
-          outcome: { verdict: 'protected', violations, approvalId: null },
-        }),
+        attempts: withCurrent(
+          finished,
+          reviseAttempt(finishedRecord, { outcome: { verdict: 'protected', violations, approvalId: null } }),
+        ),
         updatedAtMs: state.nowMs,
-      };
+      });
       return {
         state: putTask(detached, awaiting),
         actions: [
@@ -410,14 +408,13 @@ function onApprovalRequested(state: State, task: Task, event: EventOf<'approvalR
     status: 'pending',
     resolvedAtMs: null,
   };
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     awaiting: { ...task.awaiting, approvalId: event.approvalId },
     approvalIds: [...task.approvalIds, event.approvalId],
     updatedAtMs: state.nowMs,
-  };
+  });
   const approvals = { ...state.approvals, [event.approvalId]: approval };
-  return { state: putTask({ ...state, approvals }, next), actions: noActions };
+  return { state: putTask(reviseState(state, { approvals }), next), actions: noActions };
 }
 
 function onApprovalResolved(state: State, event: EventOf<'approvalResolved'>): Step {
@@ -453,7 +450,7 @@ function onApprovalResolved(state: State, event: EventOf<'approvalResolved'>): S
     ...state.approvals,
     [approval.approvalId]: { ...approval, status: event.decision, resolvedAtMs: state.nowMs },
   };
-  const resolved: State = { ...state, approvals };
+  const resolved: State = reviseState(state, { approvals });
   const granted = event.decision === 'granted';
   switch (approval.purpose) {
     case 'acceptProtected':
@@ -473,14 +470,16 @@ function acceptProtected(state: State, task: Task, approval: Approval): Step {
     record.outcome.verdict === 'protected' && record.patchDigest === approval.patchDigest,
     'the approved patch is the protected patch of the current attempt',
   );
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     status: 'verified',
     verifiedBy: 'userApproval',
     awaiting: null,
-    attempts: withCurrent(task, { ...record, outcome: { ...record.outcome, approvalId: approval.approvalId } }),
+    attempts: withCurrent(
+      task,
+      reviseAttempt(record, { outcome: { ...record.outcome, approvalId: approval.approvalId } }),
+    ),
     updatedAtMs: state.nowMs,
-  };
+  });
   return {
     state: putTask(state, next),
     actions: [{ kind: 'deliverPatch', taskId: task.taskId, patchDigest: approval.patchDigest }],
@@ -488,13 +487,12 @@ function acceptProtected(state: State, task: Task, approval: Approval): Step {
 }
 
 function rejectProtected(state: State, task: Task): Step {
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     status: 'rejected',
     awaiting: null,
     reason: { code: 'approvalDenied', detail: 'the user denied the protected changes' },
     updatedAtMs: state.nowMs,
-  };
+  });
   return { state: putTask(state, next), actions: noActions };
 }
 
@@ -507,14 +505,13 @@ function integrate(
 ): Step {
   assert(task.patchDigest !== null && task.verifiedBy !== null, 'only a verified patch is integrated');
   assert(branch !== null, 'an integration names its branch');
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     status: 'integrating',
     awaiting: null,
     integration: { branch, mode, approvalId, commit: null },
     integrationError: null,
     updatedAtMs: state.nowMs,
-  };
+  });
   return {
     state: putTask(state, next),
     actions: [{ kind: 'integratePatch', taskId: task.taskId, patchDigest: task.patchDigest, branch, mode, approvalId }],
@@ -538,13 +535,12 @@ function onIntegrationRequested(state: State, task: Task, event: EventOf<'integr
           task.taskId,
         );
       }
-      const next: Task = {
-        ...task,
+      const next: Task = reviseTask(task, {
         status: 'awaiting-approval',
         awaiting: { purpose: 'integrate', patchDigest: task.patchDigest, branch: event.branch, approvalId: null },
         integrationError: null,
         updatedAtMs: state.nowMs,
-      };
+      });
       const action: Action = {
         kind: 'requestApproval',
         taskId: task.taskId,
@@ -565,12 +561,11 @@ function onIntegrationFinished(state: State, task: Task, event: EventOf<'integra
     const detail = `integrationFinished: branch ${event.branch} is not ${task.integration.branch}`;
     return refuse(state, 'branchMismatch', detail, task.taskId);
   }
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     status: 'integrated',
     integration: { ...task.integration, commit: event.commit },
     updatedAtMs: state.nowMs,
-  };
+  });
   return { state: putTask(state, next), actions: noActions };
 }
 
@@ -580,15 +575,14 @@ function onIntegrationFailed(state: State, task: Task, event: EventOf<'integrati
 }
 
 function onUsageCharged(state: State, task: Task, event: EventOf<'usageCharged'>): Step {
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     usage: {
       tokens: add(task.usage.tokens, event.tokens),
       costMicros: add(task.usage.costMicros, event.costMicros),
       outputBytes: add(task.usage.outputBytes, event.outputBytes),
     },
     updatedAtMs: state.nowMs,
-  };
+  });
   const exhausted = isInFlight(task.status) ? spendExhausted(next) : null;
   if (exhausted !== null) return endTask(state, next, 'budget-exhausted', exhausted, true);
   return { state: putTask(state, next), actions: noActions };
@@ -596,7 +590,7 @@ function onUsageCharged(state: State, task: Task, event: EventOf<'usageCharged'>
 
 function onModelClaimedDone(state: State, task: Task, _event: EventOf<'modelClaimedDone'>): Step {
   // A model's "done" is a claim, never evidence: it is counted and changes nothing else.
-  const next: Task = { ...task, advisoryClaims: add(task.advisoryClaims, 1) };
+  const next: Task = reviseTask(task, { advisoryClaims: add(task.advisoryClaims, 1) });
   return { state: putTask(state, next), actions: noActions };
 }
 
@@ -650,16 +644,15 @@ function expireApproval(state: State, task: Task, approval: Approval): State {
     ...state.approvals,
     [approval.approvalId]: { ...approval, status: 'expired' as const, resolvedAtMs: state.nowMs },
   };
-  const expired: State = { ...state, approvals };
+  const expired: State = reviseState(state, { approvals });
   switch (approval.purpose) {
     case 'acceptProtected': {
-      const next: Task = {
-        ...task,
+      const next: Task = reviseTask(task, {
         status: 'rejected',
         awaiting: null,
         reason: { code: 'approvalExpired', detail: `approval ${approval.approvalId} expired unanswered` },
         updatedAtMs: state.nowMs,
-      };
+      });
       return putTask(expired, next);
     }
     case 'integrate':

@@ -6,6 +6,7 @@ import type { Action, RefusalCode } from './action.js';
 import { assert } from './assert.js';
 import { taskProblem } from './invariants.js';
 import { Limits } from './limits.js';
+import { reviseAttempt, reviseState, reviseTask } from './revise.js';
 import type { AttemptRecord, Reason, State, Step, Task, TerminalStatus } from './state.js';
 import { isInFlight, isTerminal } from './state.js';
 
@@ -52,14 +53,7 @@ export function putTask(state: State, task: Task): State {
   assert(problem === null, `task ${task.taskId}: ${problem ?? ''}`);
   const index = Object.hasOwn(state.taskIndex, task.taskId) ? state.taskIndex[task.taskId] : undefined;
   assert(index !== undefined && state.tasks[index]?.taskId === task.taskId, 'a task is written where it is indexed');
-  return {
-    lastSeq: state.lastSeq,
-    nowMs: state.nowMs,
-    tasks: state.tasks.with(index, task),
-    taskIndex: state.taskIndex,
-    jobs: state.jobs,
-    approvals: state.approvals,
-  };
+  return reviseState(state, { tasks: state.tasks.with(index, task) });
 }
 
 /** Appends a new task and indexes it. */
@@ -67,11 +61,10 @@ export function addTask(state: State, task: Task): State {
   const problem = taskProblem(task);
   assert(problem === null, `task ${task.taskId}: ${problem ?? ''}`);
   assert(!Object.hasOwn(state.taskIndex, task.taskId), 'task ids are unique');
-  return {
-    ...state,
+  return reviseState(state, {
     tasks: [...state.tasks, task],
     taskIndex: { ...state.taskIndex, [task.taskId]: state.tasks.length },
-  };
+  });
 }
 
 /** The running jobs with one more. */
@@ -119,24 +112,23 @@ export function failAttempt(state: State, task: Task, reason: Reason): Step {
     jobs = withoutJob(jobs, task.job.jobId);
   }
   actions.push({ kind: 'removeAttempt', taskId: task.taskId, attempt: task.attempt });
-  const attempts = withCurrent(task, { ...currentAttempt(task), outcome: { verdict: 'failed', reason } });
+  const attempts = withCurrent(task, reviseAttempt(currentAttempt(task), { outcome: { verdict: 'failed', reason } }));
   let next: Task;
   if (task.attempt < task.budgets.attempts) {
     const attempt = task.attempt + 1;
-    next = {
-      ...task,
+    next = reviseTask(task, {
       status: 'attempting',
       attempt,
       attempts: [...attempts, newAttempt(attempt)],
       patchDigest: null,
       job: null,
       updatedAtMs: state.nowMs,
-    };
+    });
     actions.push({ kind: 'startAttempt', taskId: task.taskId, attempt });
   } else {
-    next = { ...task, status: 'rejected', attempts, job: null, reason, updatedAtMs: state.nowMs };
+    next = reviseTask(task, { status: 'rejected', attempts, job: null, reason, updatedAtMs: state.nowMs });
   }
-  return { state: putTask({ ...state, jobs }, next), actions };
+  return { state: putTask(reviseState(state, { jobs }), next), actions };
 }
 
 /**
@@ -155,7 +147,7 @@ export function endTask(state: State, task: Task, status: TerminalStatus, reason
   let attempts = task.attempts;
   if (isInFlight(task.status)) {
     if (cleanup) actions.push({ kind: 'removeAttempt', taskId: task.taskId, attempt: task.attempt });
-    attempts = withCurrent(task, { ...currentAttempt(task), outcome: { verdict: 'abandoned', reason } });
+    attempts = withCurrent(task, reviseAttempt(currentAttempt(task), { outcome: { verdict: 'abandoned', reason } }));
   }
   let approvals = state.approvals;
   const awaitedId = task.awaiting?.approvalId ?? null;
@@ -164,21 +156,27 @@ export function endTask(state: State, task: Task, status: TerminalStatus, reason
     assert(approval !== undefined && approval.status === 'pending', 'an awaited approval is pending');
     approvals = { ...approvals, [awaitedId]: { ...approval, status: 'withdrawn', resolvedAtMs: state.nowMs } };
   }
-  const next: Task = { ...task, status, attempts, job: null, awaiting: null, reason, updatedAtMs: state.nowMs };
+  const next: Task = reviseTask(task, {
+    status,
+    attempts,
+    job: null,
+    awaiting: null,
+    reason,
+    updatedAtMs: state.nowMs,
+  });
   assert(actions.length <= Limits.actionsPerTaskMax, 'actions per task transition are bounded');
-  return { state: putTask({ ...state, jobs, approvals }, next), actions };
+  return { state: putTask(reviseState(state, { jobs, approvals }), next), actions };
 }
 
 /** Sends a task that was verified back to `verified` after its integration did not happen. */
 export function backToVerified(state: State, task: Task, integrationError: string): State {
   assert(task.verifiedBy !== null, 'only a verified task returns to verified');
-  const next: Task = {
-    ...task,
+  const next: Task = reviseTask(task, {
     status: 'verified',
     awaiting: null,
     integration: null,
     integrationError: clip(integrationError),
     updatedAtMs: state.nowMs,
-  };
+  });
   return putTask(state, next);
 }

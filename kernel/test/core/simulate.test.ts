@@ -27,8 +27,8 @@ test.each(seeds)('seed %i: invariants hold after every step and replay is byte-i
   const oracle = new VerificationOracle();
   const { events, steps } = runStream(
     prngSource(seed, 40_000),
-    (_before, event, result) => {
-      const problems = [...stateProblems(result.state), ...oracle.observe(_before, event, result.state)];
+    (before, event, result) => {
+      const problems = [...stateProblems(result.state), ...oracle.observe(before, event, result.state)];
       expect(problems, `seed ${seed}, event #${event.seq} ${event.kind}`).toEqual([]);
       expect(result.actions.length).toBeLessThanOrEqual(Limits.actionsPerEventMax);
     },
@@ -39,7 +39,7 @@ test.each(seeds)('seed %i: invariants hold after every step and replay is byte-i
   expect(replayDigest(events)).toBe(canonicalJson({ state: final, actions }));
   reached.verified += oracle.verifiedTransitions;
   reached.integrated += oracle.integrated;
-  for (const s of steps) for (const task of Object.values(s.state.tasks)) reached.statuses.add(task.status);
+  for (const s of steps) for (const task of s.state.tasks) reached.statuses.add(task.status);
 });
 
 test('the simulation reaches every status, including verified and integrated', () => {

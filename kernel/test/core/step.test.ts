@@ -408,14 +408,16 @@ describe('verifyFinished', () => {
     expect(h.task()).toBe(before);
   });
 
-  test('a report from an expired lease fails the attempt even when it passes', () => {
-    const h = new Harness();
-    h.toVerifying();
-    const result = h.finish({}, 't1');
-    expect(taskOf(result.state, 't1')?.status).toBe('verified');
+  test('a passing report inside the lease verifies; the same report at its expiry fails the attempt', () => {
+    // verifyStarted at 1040 with a 60 s lease: the lease ends at 61040, and each report comes 10 ms after atMs.
+    const inside = new Harness();
+    inside.toVerifying();
+    inside.atMs = 61_029;
+    inside.finish();
+    expect(inside.task().status).toBe('verified');
     const late = new Harness();
     late.toVerifying();
-    late.atMs += 60_000;
+    late.atMs = 61_030;
     expect(late.finish().actions).toEqual([
       { kind: 'removeAttempt', taskId: 't1', attempt: 1 },
       { kind: 'startAttempt', taskId: 't1', attempt: 2 },

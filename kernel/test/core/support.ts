@@ -113,7 +113,7 @@ export function prngSource(seed: number, choicesMax: number): Source {
 const taskIds = ['t1', 't2', '__proto__', 'constructor', 'toString'];
 const digests = ['d1', 'd2', 'd3'];
 const jobIds = ['j1', 'j2', '__proto__'];
-const approvalIds = ['a1', 'a2', 'constructor', 'hasOwnProperty'];
+const approvalIds = ['a1', 'a2', '__proto__', 'constructor', 'hasOwnProperty'];
 const actionDigests = ['x1', 'x2'];
 const branches = ['b1', 'b2'];
 const advancesMs = [0, 1, 10, 50, 100, 500, 1_000, 2_000, 4_000, -500];
