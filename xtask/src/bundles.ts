@@ -13,6 +13,13 @@ export interface BundleSpec {
 /** Every bundle the build produces. Adding a bundle is one entry here plus its budget. */
 export const Bundles: readonly BundleSpec[] = [
   { name: 'nano', entry: 'kernel/src/cli/main.ts', outFile: 'kernel/dist/crustcore.js', minify: true },
+  { name: 'net', entry: 'sidecars/net/src/main.ts', outFile: 'sidecars/net/dist/main.js', minify: true },
+  {
+    name: 'conformance',
+    entry: 'protocol/conformance/main.ts',
+    outFile: 'protocol/dist/crustcore-conformance.js',
+    minify: true,
+  },
 ];
 
 /** Where a bundle's esbuild metafile lives: `kernel/dist/crustcore.js` → `kernel/dist/crustcore.meta.json`. */
