@@ -38,7 +38,8 @@ export interface Violation {
 
 /** The verify gate's integrity verdict beyond the exit code. */
 export type Integrity =
-  | { readonly verdict: 'clean' }
+  /** `accepted`: protected changes the user accepted up front (`--allow-protected`), kept for the audit trail. */
+  | { readonly verdict: 'clean'; readonly accepted?: readonly Violation[] }
   | { readonly verdict: 'protected'; readonly violations: readonly Violation[] }
   | { readonly verdict: 'broken'; readonly violations: readonly Violation[] };
 
@@ -59,6 +60,8 @@ export type Event =
       readonly verifyCommand: string;
       readonly candidate: Candidate;
       readonly budgets?: Partial<Budgets>;
+      /** What the user let untrusted code do beyond the defaults (network, env, protected paths), one line each. */
+      readonly risks?: readonly string[];
     })
   | (Stamp & {
       readonly kind: 'attemptStarted';

@@ -25,6 +25,8 @@ export const Limits = {
   detailCharsMax: 1_024,
   /** Integrity violations kept per attempt. */
   violationsMax: 64,
+  /** Risk lines a task may declare when it is created. */
+  risksMax: 64,
   /** Budgets of a task that `taskCreated` does not override. */
   defaultBudgets: {
     attempts: 2,

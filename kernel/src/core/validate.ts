@@ -17,7 +17,8 @@ export function eventProblem(event: Event): string | null {
         id('baseCommit', event.baseCommit) ??
         text('verifyCommand', event.verifyCommand, Limits.commandCharsMax) ??
         oneOf('candidate', event.candidate, candidates) ??
-        budgetsProblem(event.budgets)
+        budgetsProblem(event.budgets) ??
+        risksProblem(event.risks)
       );
     case 'attemptStarted':
       return id('taskId', event.taskId) ?? attempt(event.attempt) ?? id('attemptId', event.attemptId);
@@ -138,6 +139,17 @@ function oneOf(field: string, value: unknown, allowed: readonly string[]): strin
   return typeof value === 'string' && allowed.includes(value) ? null : `${field} must be one of ${allowed.join(', ')}`;
 }
 
+function risksProblem(risks: unknown): string | null {
+  if (risks === undefined) return null;
+  if (!Array.isArray(risks) || risks.length > Limits.risksMax)
+    return `risks must be an array of at most ${Limits.risksMax} strings`;
+  for (const risk of risks as readonly unknown[]) {
+    const problem = text('risks[]', risk, Limits.detailCharsMax);
+    if (problem !== null) return problem;
+  }
+  return null;
+}
+
 function budgetsProblem(budgets: unknown): string | null {
   if (budgets === undefined) return null;
   if (typeof budgets !== 'object' || budgets === null || Array.isArray(budgets)) return 'budgets must be an object';
@@ -155,14 +167,20 @@ function budgetsProblem(budgets: unknown): string | null {
 function integrityProblem(integrity: unknown): string | null {
   if (typeof integrity !== 'object' || integrity === null) return 'integrity must be an object';
   const verdict: unknown = (integrity as { readonly verdict?: unknown }).verdict;
-  if (verdict === 'clean') return null;
+  if (verdict === 'clean') {
+    const accepted: unknown = (integrity as { readonly accepted?: unknown }).accepted;
+    return accepted === undefined ? null : violationsProblem('integrity.accepted', accepted);
+  }
   if (verdict !== 'protected' && verdict !== 'broken') return 'integrity.verdict must be clean, protected or broken';
-  const violations: unknown = (integrity as { readonly violations?: unknown }).violations;
-  if (!Array.isArray(violations)) return 'integrity.violations must be an array';
+  return violationsProblem('integrity.violations', (integrity as { readonly violations?: unknown }).violations);
+}
+
+function violationsProblem(field: string, violations: unknown): string | null {
+  if (!Array.isArray(violations)) return `${field} must be an array`;
   for (const violation of violations as readonly unknown[]) {
-    if (typeof violation !== 'object' || violation === null) return 'integrity.violations holds a non-object';
+    if (typeof violation !== 'object' || violation === null) return `${field} holds a non-object`;
     const { path, rule } = violation as { readonly path?: unknown; readonly rule?: unknown };
-    if (typeof path !== 'string' || typeof rule !== 'string') return 'integrity.violations needs string path and rule';
+    if (typeof path !== 'string' || typeof rule !== 'string') return `${field} needs string path and rule`;
   }
   return null;
 }

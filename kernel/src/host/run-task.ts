@@ -161,7 +161,7 @@ function isRejection(error: ChangeRejection | GitError): error is ChangeRejectio
 }
 
 function describeDeriveError(error: ChangeRejection | GitError): { code: string; detail: string } {
-  if (isRejection(error)) return { code: error.code, detail: `${error.code}: ${error.path}` };
+  if (isRejection(error)) return { code: error.code, detail: error.path };
   return { code: error.code === 'gitFailed' ? 'patchDoesNotApply' : error.code, detail: error.detail };
 }
 
@@ -303,6 +303,7 @@ class TaskRunner {
         verifyCommand: request.verifyCommand,
         candidate: request.candidate.kind,
         budgets: { attempts: request.attemptsMax, wallMs: request.timeoutMs * (request.attemptsMax * 2 + 1) },
+        ...(this.#risks.length === 0 ? {} : { risks: this.#risks }),
       }),
     ];
     if (!probe.ok) {
@@ -451,7 +452,7 @@ class TaskRunner {
 
   #refuse(attempt: number, error: ChangeRejection | GitError): readonly Action[] {
     const { code, detail } = describeDeriveError(error);
-    this.#request.progress(`attempt ${attempt}: candidate refused: ${detail}`);
+    this.#request.progress(`attempt ${attempt}: candidate refused: ${code}: ${detail}`);
     if (isRejection(error)) {
       return this.#driver.emit({ kind: 'patchRefused', taskId: this.#taskId, attempt, code, detail });
     }

@@ -70,7 +70,11 @@ export function judgeIntegrity(
   const remaining = classifyProtected(patch.files, { read: options.read, allow: options.allow });
   const accepted = all.filter((v) => !remaining.some((r) => r.path === v.path && r.rule === v.rule));
   const integrity: Integrity =
-    remaining.length === 0 ? { verdict: 'clean' } : { verdict: 'protected', violations: remaining };
+    remaining.length > 0
+      ? { verdict: 'protected', violations: remaining }
+      : accepted.length > 0
+        ? { verdict: 'clean', accepted }
+        : { verdict: 'clean' };
   return { integrity, acceptedProtected: accepted };
 }
 

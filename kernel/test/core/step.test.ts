@@ -160,6 +160,27 @@ describe('taskCreated', () => {
     expect(h.state.tasks).toEqual([]);
   });
 
+  test('records declared risks and refuses a malformed risk list', () => {
+    const h = new Harness();
+    const base = {
+      kind: 'taskCreated',
+      goal: 'g',
+      baseCommit: 'c0ffee',
+      verifyCommand: 'npm test',
+      candidate: 'worker',
+    } as const;
+    expect(
+      h.apply({ ...base, taskId: 't1', risks: ['worker-network: the worker may reach the network'] }).actions,
+    ).toEqual([{ kind: 'startAttempt', taskId: 't1', attempt: 1 }]);
+    expect(h.apply({ ...base, taskId: 't2', risks: [7] as unknown as string[] }).actions).toEqual([
+      {
+        kind: 'reportRefusal',
+        reason: 'malformedEvent',
+        detail: `taskCreated: risks[] must be a string of at most ${Limits.detailCharsMax} characters`,
+      },
+    ]);
+  });
+
   test(`refuses task number ${Limits.tasksMax + 1}`, () => {
     const h = new Harness();
     for (let i = 0; i < Limits.tasksMax; i++) h.create(`t${i}`);
