@@ -52,13 +52,19 @@ function unquote(text: string): string {
   return Buffer.from(bytes).toString('utf8');
 }
 
-/** Checks one header path as written (before git strips its `a/`/`b/` prefix). */
+/**
+ * Checks one header path as written (before git strips its `a/`/`b/` prefix) and reports it
+ * without that prefix, as the tree-relative path the header names.
+ */
 function checkHeaderPath(raw: string): ChangeRejection | undefined {
   const path = unquote(raw.split('\t')[0] ?? '').trimEnd();
   if (path === '/dev/null') return undefined;
   if (path.startsWith('/')) return { code: 'pathEscapes', path };
   // Checked whole, prefix included: `../x` and `.git/x` are refused even where `-p1` would strip them.
-  return checkPath(path);
+  const error = checkPath(path);
+  if (error === undefined) return undefined;
+  const unprefixed = /^[ab]\/./u.test(path) ? path.slice(2) : path;
+  return { code: error.code, path: unprefixed };
 }
 
 /**

@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import { GitCallFailed, runGit, runGitOrThrow, type GitError } from './hardened-git.js';
 import { Limits } from './limits.js';
 import { ObjectView, resolveRepo, splitZ, type TreeEntry } from './object-view.js';
-import { captureEntry, captureTree, lstatInside } from './fs-capture.js';
+import { captureEntry, captureTree, listSpecialFiles, lstatInside, type SpecialFiles } from './fs-capture.js';
 import { checkPath, checkSymlink, type ChangeRejection } from './path-rules.js';
 
 /** One changed path of a derived patch. */
@@ -124,13 +124,17 @@ export async function deriveWorkingTreePatch(options: {
     }
     const userCall = { gitDir: repo.repo.gitDir, workTree: repo.repo.topLevel, indexFile } as const;
     const tracked = await runGitOrThrow({ ...userCall, args: ['ls-files', '-z', '--stage'] });
-    const untracked = await runGitOrThrow({ ...userCall, args: ['ls-files', '-z', '--others', '--exclude-standard'] });
+    const untracked = splitZ(
+      await runGitOrThrow({ ...userCall, args: ['ls-files', '-z', '--others', '--exclude-standard'] }),
+    );
     const indexModes = new Map<string, string>();
     for (const record of splitZ(tracked)) {
       const tab = record.indexOf('\t');
       indexModes.set(record.slice(tab + 1), record.slice(0, record.indexOf(' ')));
     }
-    const paths = new Set<string>([...base.keys(), ...indexModes.keys(), ...splitZ(untracked)]);
+    const special = await untrackedSpecialFiles(userCall, base, indexModes, untracked);
+    if (!special.ok) return { ok: false, error: special.error };
+    const paths = new Set<string>([...base.keys(), ...indexModes.keys(), ...untracked, ...special.paths]);
     const entries: TreeEntry[] = [];
     for (const path of [...paths].sort()) {
       const baseEntry = base.get(path);
@@ -154,6 +158,55 @@ export async function deriveWorkingTreePatch(options: {
   } finally {
     rmSync(scratchDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The FIFOs, sockets and device nodes among the user's untracked, not ignored paths. Git never
+ * lists such a file (`ls-files --others` skips it), so the kernel walks the checkout itself: it
+ * skips what git would not descend into (`.git`, ignored directories, nested repositories,
+ * submodules) and then asks git which of the files it found are ignored.
+ */
+async function untrackedSpecialFiles(
+  userCall: { readonly gitDir: string; readonly workTree: string; readonly indexFile: string },
+  base: ReadonlyMap<string, TreeEntry>,
+  indexModes: ReadonlyMap<string, string>,
+  untracked: readonly string[],
+): Promise<SpecialFiles> {
+  const pruned = new Set<string>();
+  for (const path of untracked) if (path.endsWith('/')) pruned.add(path.slice(0, -1));
+  for (const [path, entry] of base) if (entry.mode === '160000') pruned.add(path);
+  for (const [path, mode] of indexModes) if (mode === '160000') pruned.add(path);
+  // `--directory` also names a directory whose only visible files are ignored, although a FIFO in
+  // it may not be: only a directory that is ignored itself hides everything below it.
+  const ignoredListing = await runGitOrThrow({
+    ...userCall,
+    args: ['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--directory'],
+  });
+  const ignoredDirs = splitZ(ignoredListing)
+    .filter((path) => path.endsWith('/'))
+    .map((path) => path.slice(0, -1));
+  for (const path of await ignoredAmong(userCall, ignoredDirs)) pruned.add(path);
+  const found = listSpecialFiles(userCall.workTree, pruned);
+  if (!found.ok) return found;
+  const ignored = new Set(await ignoredAmong(userCall, found.paths));
+  return { ok: true, paths: found.paths.filter((path) => !ignored.has(path)) };
+}
+
+/** The paths among `paths` that the checkout's ignore rules exclude (tracked paths never are). */
+async function ignoredAmong(
+  userCall: { readonly gitDir: string; readonly workTree: string; readonly indexFile: string },
+  paths: readonly string[],
+): Promise<string[]> {
+  if (paths.length === 0) return [];
+  const out = await runGitOrThrow({
+    ...userCall,
+    // Exit status 1 means that none of the paths is ignored.
+    exitCodesOk: [1],
+    args: ['check-ignore', '-z', '--stdin'],
+    // `./` keeps a name that starts with `:` from being read as pathspec magic; git echoes it back.
+    stdin: Buffer.from(paths.map((path) => `./${path}\0`).join('')),
+  });
+  return splitZ(out).map((path) => (path.startsWith('./') ? path.slice(2) : path));
 }
 
 /** Writes `entries` as a tree and diffs it against the base. */

@@ -39,8 +39,11 @@ function readRegular(absolutePath: string, path: string): Buffer | ChangeRejecti
 }
 
 /**
- * Captures the entry at `path` (already lstat'ed as `stat`). Unchanged content keeps the base id;
- * new content is written into the view. `base` is the entry at the same path in the base tree.
+ * Captures the entry at `path` (already lstat'ed as `stat`). `base` is the entry at the same path
+ * in the base tree. Only a change is judged: an entry identical to its base entry (same mode, same
+ * content or link target) is kept as it is, even where the base itself would not pass the path
+ * rules (a committed link pointing outside the tree), because the change does not touch it. New
+ * content is written into the view.
  */
 export function captureEntry(
   view: ObjectView,
@@ -49,24 +52,31 @@ export function captureEntry(
   stat: Stats,
   base: TreeEntry | undefined,
 ): Captured {
-  const pathError = checkPath(path);
-  if (pathError !== undefined) return { ok: false, error: pathError };
+  if (base === undefined) {
+    // A new path is a change whatever it holds: judge its name before reading anything.
+    const pathError = checkPath(path);
+    if (pathError !== undefined) return { ok: false, error: pathError };
+  }
   if (base?.mode === '160000') return { ok: false, error: { code: 'submodule', path } };
   if (stat.isSymbolicLink()) {
     const target = readlinkSync(absolutePath, { encoding: 'buffer' });
-    const linkError = checkSymlink(path, target.toString('utf8'));
-    if (linkError !== undefined) return { ok: false, error: linkError };
-    const oid = base?.mode === '120000' && base.oid === view.blobId(target) ? base.oid : view.writeBlob(target);
-    return { ok: true, entry: { path, mode: '120000', oid } };
+    const oid = view.blobId(target);
+    if (base?.mode === '120000' && base.oid === oid) return { ok: true, entry: base };
+    const changeError = checkPath(path) ?? checkSymlink(path, target.toString('utf8'));
+    if (changeError !== undefined) return { ok: false, error: changeError };
+    return { ok: true, entry: { path, mode: '120000', oid: view.writeBlob(target) } };
   }
   if (stat.isFile()) {
     const content = readRegular(absolutePath, path);
     if (!Buffer.isBuffer(content)) return { ok: false, error: content };
     const mode = (stat.mode & 0o100) !== 0 ? '100755' : '100644';
-    const id = view.blobId(content);
-    const oid = base !== undefined && base.oid === id ? id : view.writeBlob(content);
-    return { ok: true, entry: { path, mode, oid } };
+    const oid = view.blobId(content);
+    if (base?.mode === mode && base.oid === oid) return { ok: true, entry: base };
+    const pathError = checkPath(path);
+    if (pathError !== undefined) return { ok: false, error: pathError };
+    return { ok: true, entry: { path, mode, oid: base?.oid === oid ? oid : view.writeBlob(content) } };
   }
+  // A FIFO, socket or device node: never opened, never part of a change.
   return { ok: false, error: { code: 'specialFile', path } };
 }
 
@@ -95,8 +105,9 @@ export function captureTree(
       const stat = lstatSync(absolutePath);
       if (stat.isDirectory()) {
         if (ignored.has(`${path}/`)) continue;
+        // A directory the base already holds files under is judged by what changes inside it.
         const pathError = checkPath(path);
-        if (pathError !== undefined) return pathError;
+        if (pathError !== undefined && !hasEntryUnder(base, path)) return pathError;
         const gitlink = base.get(path);
         if (gitlink?.mode === '160000') {
           if (readdirSync(absolutePath).length > 0) return { code: 'submodule', path };
@@ -122,6 +133,48 @@ export function captureTree(
     }
   }
   return { ok: true, entries };
+}
+
+/** True when `base` holds an entry below the directory `path`. */
+function hasEntryUnder(base: ReadonlyMap<string, TreeEntry>, path: string): boolean {
+  const prefix = `${path}/`;
+  for (const entryPath of base.keys()) if (entryPath.startsWith(prefix)) return true;
+  return false;
+}
+
+/** FIFOs, sockets and device nodes found by `listSpecialFiles`, or why the walk gave up. */
+export type SpecialFiles =
+  { readonly ok: true; readonly paths: string[] } | { readonly ok: false; readonly error: ChangeRejection };
+
+/**
+ * Lists every FIFO, socket and device node under `root` by directory entry type alone (nothing
+ * is opened or followed), the way git would walk the tree: no entry named `.git` at any depth,
+ * and nothing below the directories in `pruned` (tree-relative, no trailing slash).
+ */
+export function listSpecialFiles(root: string, pruned: ReadonlySet<string>): SpecialFiles {
+  const paths: string[] = [];
+  let visited = 0;
+  const walk = (relativeDir: string, depth: number): ChangeRejection | undefined => {
+    if (depth > Limits.walkDepthMax) return { code: 'tooLarge', path: relativeDir };
+    const dirents = readdirSync(join(root, relativeDir), { withFileTypes: true });
+    dirents.sort((left, right) => (left.name < right.name ? -1 : left.name > right.name ? 1 : 0));
+    for (const dirent of dirents) {
+      if (dirent.name === '.git') continue;
+      const path = relativeDir === '' ? dirent.name : `${relativeDir}/${dirent.name}`;
+      visited += 1;
+      if (visited > Limits.walkEntriesMax) return { code: 'tooLarge', path };
+      if (dirent.isDirectory()) {
+        if (pruned.has(path)) continue;
+        const error = walk(path, depth + 1);
+        if (error !== undefined) return error;
+      } else if (dirent.isFIFO() || dirent.isSocket() || dirent.isBlockDevice() || dirent.isCharacterDevice()) {
+        paths.push(path);
+      }
+    }
+    return undefined;
+  };
+  const error = walk('', 0);
+  return error === undefined ? { ok: true, paths } : { ok: false, error };
 }
 
 /**

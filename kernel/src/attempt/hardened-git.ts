@@ -43,6 +43,11 @@ export interface GitCall {
   readonly cwd?: string;
   /** Override the git binary (tests, unusual installs). */
   readonly gitPath?: string;
+  /**
+   * Non-zero exit statuses that still mean success for this command (`check-ignore` exits 1 when
+   * no path is ignored). A call killed for time or output is a failure whatever its status.
+   */
+  readonly exitCodesOk?: readonly number[];
 }
 
 /**
@@ -187,8 +192,12 @@ export function runGit(call: GitCall): Promise<GitResult> {
           resolve({ ok: true, stdout });
           return;
         }
+        const failure = error as Omit<NodeJS.ErrnoException, 'code'> & { code?: unknown; killed?: boolean };
+        if (typeof failure.code === 'number' && failure.killed !== true && call.exitCodesOk?.includes(failure.code)) {
+          resolve({ ok: true, stdout });
+          return;
+        }
         const text = stderr.subarray(0, Limits.gitErrorBytesMax).toString('utf8').trim();
-        const failure = error as NodeJS.ErrnoException & { killed?: boolean };
         const reason =
           failure.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER'
             ? 'output exceeded its limit'

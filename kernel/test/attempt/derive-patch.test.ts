@@ -212,7 +212,12 @@ describe('applyPatchToTree', () => {
     [
       '../escape.txt header (C 17)',
       'diff --git a/../escape.txt b/../escape.txt\nnew file mode 100644\n--- /dev/null\n+++ b/../escape.txt\n@@ -0,0 +1 @@\n+x\n',
-      { code: 'pathEscapes', path: 'a/../escape.txt' },
+      { code: 'pathEscapes', path: '../escape.txt' },
+    ],
+    [
+      'a plain unified ../../escape.txt header (C 17)',
+      '--- /dev/null\n+++ b/../../escape.txt\n@@ -0,0 +1 @@\n+x\n',
+      { code: 'pathEscapes', path: '../../escape.txt' },
     ],
     [
       'an absolute path (C 17)',
@@ -222,7 +227,7 @@ describe('applyPatchToTree', () => {
     [
       'a .git path (B 14)',
       'diff --git a/.git/config b/.git/config\n--- a/.git/config\n+++ b/.git/config\n@@ -1 +1 @@\n-a\n+b\n',
-      { code: 'gitMetadata', path: 'a/.git/config' },
+      { code: 'gitMetadata', path: '.git/config' },
     ],
     [
       'a rename out of the tree',

@@ -98,6 +98,25 @@ describe('hardened git', () => {
     expect(failed.ok).toBe(false);
   });
 
+  it('treats only the named non-zero exit statuses as success', async () => {
+    const dir = tempDir('git-exit');
+    cleanups.push(dir.cleanup);
+    const repo = makeRepo(dir.path, { 'a.txt': 'a\n', '.gitignore': '*.log\n' });
+    const call = { gitDir: join(repo.dir, '.git'), workTree: repo.dir, args: ['check-ignore', '-z', '--stdin'] };
+    const none = Buffer.from('a.txt\0');
+    expect(await runGit({ ...call, stdin: none })).toEqual({
+      ok: false,
+      error: { code: 'gitFailed', detail: expect.stringMatching(/^git check-ignore failed: /u) },
+    });
+    expect(await runGit({ ...call, stdin: none, exitCodesOk: [1] })).toEqual({ ok: true, stdout: Buffer.alloc(0) });
+    expect(await runGit({ ...call, stdin: Buffer.from('x.log\0a.txt\0'), exitCodesOk: [1] })).toEqual({
+      ok: true,
+      stdout: Buffer.from('x.log\0'),
+    });
+    // A fatal error (status 128) stays a failure.
+    expect((await runGit({ ...call, args: ['check-ignore', '--no-such-option'], exitCodesOk: [1] })).ok).toBe(false);
+  });
+
   it('runs no hook, fsmonitor, textconv, filter or external diff, and leaves the repo byte-identical', async () => {
     const dir = tempDir('git-evil');
     cleanups.push(dir.cleanup);
