@@ -1,4 +1,5 @@
 import { homedir } from 'node:os';
+import { resolve } from 'node:path';
 import { runGit } from '../../attempt/index.js';
 import { StateDir } from '../../host/state-dir.js';
 import {
@@ -176,7 +177,8 @@ export const doctorCommand: Command = {
   positionals: [],
   run: async (args, io) => {
     const verify = typeof args.values['verify'] === 'string' ? args.values['verify'] : undefined;
-    const backendPath = typeof args.values['sandbox-binary'] === 'string' ? args.values['sandbox-binary'] : undefined;
+    const binary = args.values['sandbox-binary'];
+    const backendPath = typeof binary === 'string' ? resolve(process.cwd(), binary) : undefined;
     const report = await runDoctor({ env: io.env, verify, backendPath });
     if (args.json) {
       io.stdout(`${JSON.stringify(report)}\n`);

@@ -241,6 +241,7 @@ export const runCommand: Command = {
   run: async (args, io) => {
     const request = runRequestOf(args, io, process.cwd());
     if (typeof request === 'string') {
+      if (args.json) io.stdout(`${JSON.stringify({ error: { code: 'usage', message: request } })}\n`);
       io.stderr(`crustcore: ${request}. Run 'crustcore help run'.\n`);
       return ExitCode.usage;
     }
