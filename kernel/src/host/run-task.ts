@@ -24,7 +24,7 @@ import {
   type GitError,
   type RepoInfo,
 } from '../attempt/index.js';
-import { assertNever, type Action, type Task, type TaskVerdict, taskVerdict } from '../core/index.js';
+import { assertNever, type Action, type Integrity, type Task, type TaskVerdict, taskVerdict } from '../core/index.js';
 import { anchorKeyName } from '../log/index.js';
 import { LogWriter } from '../log/log-writer.js';
 import { issueReceipt, receiptsKeyName, type Receipt } from '../log/receipts.js';
@@ -37,6 +37,7 @@ import {
   sealVerifiedPatch,
   type GateRun,
   type SandboxChoice,
+  withRunIntegrity,
 } from '../verify/gate.js';
 import type { ProtectedViolation } from '../verify/protected-paths.js';
 import type { VerifiedPatch } from '../verify/verified-patch.js';
@@ -538,7 +539,7 @@ class TaskRunner {
       throw new Error(`runVerify for attempt ${attempt} has no matching derived patch`);
     }
     const base = await this.#baseContents(tree, derived);
-    const { integrity, acceptedProtected } = judgeIntegrity(derived, {
+    const { integrity: patchIntegrity, acceptedProtected } = judgeIntegrity(derived, {
       allow: this.#request.allowProtected,
       read: contentReader(base, tree.treeDir),
     });
@@ -572,11 +573,13 @@ class TaskRunner {
     }
     if (!outcome.ok) return this.#attemptFailed(attempt, outcome.error.code, outcome.error.detail);
     const result = outcome.result;
+    // A run that hit the process limit never passes, whatever its exit code.
+    const integrity = withRunIntegrity(patchIntegrity, result);
     context.run = { result, integrity, acceptedProtected };
     context.outputTail = this.#tail(result, workerFeedbackBytesMax);
     const status = result.timedOut ? 'timed out' : `exit ${describeExit(result)}`;
     this.#request.progress(
-      `attempt ${attempt}: verify ${status} in ${result.durationMs} ms${integrity.verdict === 'clean' ? '' : `; protected paths: ${integrity.verdict === 'protected' ? integrity.violations.map((v) => `${v.path} (${v.rule})`).join(', ') : ''}`}`,
+      `attempt ${attempt}: verify ${status} in ${result.durationMs} ms${describeIntegrity(integrity)}`,
     );
     const actions = this.#driver.emit({
       kind: 'verifyFinished',
@@ -770,6 +773,19 @@ class TaskRunner {
     void checkpoint;
     const closedHead = this.#driver.head;
     return { ...report, log: { path: this.#driver.logPath, headSeq: closedHead.seq, headHash: closedHead.hash } };
+  }
+}
+
+function describeIntegrity(integrity: Integrity): string {
+  switch (integrity.verdict) {
+    case 'clean':
+      return '';
+    case 'protected':
+      return `; protected paths: ${integrity.violations.map((v) => `${v.path} (${v.rule})`).join(', ')}`;
+    case 'broken':
+      return `; integrity broken: ${integrity.violations.map((v) => (v.path === '' ? v.rule : `${v.path} (${v.rule})`)).join(', ')}`;
+    default:
+      return assertNever(integrity);
   }
 }
 

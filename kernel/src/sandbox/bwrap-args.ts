@@ -35,6 +35,11 @@ export interface BwrapPlan {
   readonly prlimitPath: string;
   /** The fd on which bwrap reports the sandbox's init pid. */
   readonly infoFd: number;
+  /**
+   * For each mount (in spec order), inside paths of host Unix sockets beneath it, each covered
+   * with `/dev/null` right after that mount (see `planSocketMasks`).
+   */
+  readonly socketMasks: readonly (readonly string[])[];
 }
 
 /** Top-level dirs bound read-only (or recreated as the same symlink). */
@@ -81,8 +86,11 @@ export function bwrapArguments(plan: BwrapPlan): readonly string[] {
   args.push('--size', tmpfsBytes, '--tmpfs', '/tmp', '--size', tmpfsBytes, '--tmpfs', home);
   for (const bind of toolchain.binds) args.push('--ro-bind', bind, bind);
   for (const mask of toolchain.masks) args.push('--ro-bind', '/dev/null', mask);
+  if (plan.socketMasks.length !== spec.mounts.length) {
+    throw new TypeError('bwrap plan: socketMasks must hold one list per mount.');
+  }
   let overlayIndex = 0;
-  for (const mount of spec.mounts) {
+  for (const [index, mount] of spec.mounts.entries()) {
     switch (mount.kind) {
       case 'bindReadOnly':
         args.push('--ro-bind', mount.source, mount.target);
@@ -103,6 +111,8 @@ export function bwrapArguments(plan: BwrapPlan): readonly string[] {
       default:
         assertNever(mount);
     }
+    // connect(2) ignores read-only mounts; a char device in the socket's place refuses connections.
+    for (const socket of plan.socketMasks[index] ?? []) args.push('--ro-bind', '/dev/null', socket);
   }
   // The root itself is bwrap's tmpfs, unbounded in size: make it read-only once everything is mounted.
   args.push('--remount-ro', '/', '--chdir', spec.cwd, '--', ...rlimitPrelude(plan.prlimitPath, spec), ...spec.argv);

@@ -37,6 +37,11 @@ export const Limits = {
   probeTimeoutMs: 20_000,
   /** Symlinks and shebang interpreters followed while resolving one toolchain program. */
   toolchainHopsMax: 8,
+  /**
+   * Directory entries walked per run, over all bound directories, looking for host Unix sockets
+   * to mask; a run whose bound trees hold more is refused. About 2 µs per entry when cached.
+   */
+  mountScanEntriesMax: 1_000_000,
   /** Programs resolved from one command string. */
   toolchainProgramsMax: 16,
 } as const;

@@ -9,6 +9,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { assertNever } from '../core/assert.js';
 import { Limits } from './limits.js';
 
 /** The bound chosen for one run. */
@@ -43,6 +44,8 @@ export function createProcessBound(
     try {
       mkdirSync(dir);
       writeFileSync(join(dir, 'pids.max'), `${pidsMax}\n`);
+      // Without pids.events a run that hit the limit could not be told from one that did not.
+      readFileSync(join(dir, 'pids.events'), 'utf8');
       return { ok: true, bound: { kind: 'pidsCgroup', dir, procsFile: join(dir, 'cgroup.procs') } };
     } catch (error) {
       attempts.push(`${base}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
@@ -81,6 +84,30 @@ export function cgroupMembers(bound: ProcessBound): readonly number[] {
       .map(Number);
   } catch {
     return [];
+  }
+}
+
+/**
+ * Whether the run's pids cgroup refused a fork (`max N` in `pids.events`, N > 0). Read once the
+ * tree is gone and before the cgroup is released. Fails closed: an unreadable or unparsable
+ * count is a hit. RLIMIT_NPROC keeps no count of refused forks, so that bound always says false.
+ */
+export function processLimitHit(bound: ProcessBound): boolean {
+  switch (bound.kind) {
+    case 'rlimit':
+      return false;
+    case 'pidsCgroup': {
+      let events: string;
+      try {
+        events = readFileSync(join(bound.dir, 'pids.events'), 'utf8');
+      } catch {
+        return true;
+      }
+      const match = /^max (\d+)$/m.exec(events);
+      return match?.[1] === undefined || Number(match[1]) > 0;
+    }
+    default:
+      return assertNever(bound);
   }
 }
 

@@ -17,8 +17,10 @@ import {
   type TopLevelDir,
 } from './bwrap-args.js';
 import { sandboxHome } from './default-env.js';
+import { Limits } from './limits.js';
 import { probeBackend } from './probe.js';
 import { createProcessBound, releaseProcessBound, type ProcessBound } from './process-bound.js';
+import { planSocketMasks } from './socket-masks.js';
 import { checkSpec } from './spec-check.js';
 import { spawnSandbox } from './spawn-sandbox.js';
 import { resolveToolchain, type Toolchain } from './toolchain.js';
@@ -124,6 +126,8 @@ async function runBwrap(
     };
   }
   const toolchain = spec.toolchain ?? defaultToolchain(spec);
+  const socketMasks = planSocketMasks(spec.mounts, Limits.mountScanEntriesMax);
+  if (!socketMasks.ok) return { ok: false, error: { code: 'mountRefused', detail: socketMasks.detail } };
   const staging = mkdtempSync(join(tmpdir(), 'crustcore-sandbox-'));
   try {
     writeEtc(staging, spec);
@@ -140,6 +144,7 @@ async function runBwrap(
       overlayMountPoints,
       prlimitPath: prlimit,
       infoFd: 3,
+      socketMasks: socketMasks.masks,
     });
     const overlayStage =
       unshare === null || mount === null

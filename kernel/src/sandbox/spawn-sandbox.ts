@@ -16,7 +16,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Limits } from './limits.js';
 import { OutputCollector } from './output-collector.js';
-import { cgroupMembers, type ProcessBound } from './process-bound.js';
+import { cgroupMembers, processLimitHit, type ProcessBound } from './process-bound.js';
 import type { RunSandboxedResult } from './types.js';
 
 /** The fully built outer command and how to hold it. */
@@ -119,6 +119,7 @@ export async function spawnSandbox(plan: SpawnPlan): Promise<RunSandboxedResult>
       durationMs: Math.round(performance.now() - startedAtMs),
       output: collected.output,
       outputDigest: collected.digest,
+      processLimitHit: processLimitHit(plan.bound),
     },
   };
 }

@@ -85,11 +85,22 @@ export interface SandboxResult {
   readonly output: SandboxOutput;
   /** sha256 hex of the full output stream as produced (computed incrementally, never buffered whole). */
   readonly outputDigest: string;
+  /**
+   * True when the run tried to start more processes than `limits.processesMax` allows (the pids
+   * cgroup refused a fork). Always false for a run bounded by RLIMIT_NPROC alone (an ordinary
+   * user), which leaves no count to read. A run that hit the limit may have lost work to failed
+   * forks even when it exited 0, so it must not pass a verify.
+   */
+  readonly processLimitHit: boolean;
 }
 
-/** An expected failure to run at all. `detail` is one line: what failed, why, what to do. */
+/**
+ * An expected failure to run at all. `detail` is one line: what failed, why, what to do.
+ * `mountRefused`: a bound directory could not be fully checked for host Unix sockets (too many
+ * entries, unreadable) or an overlay layer or a bind source is a socket.
+ */
 export type SandboxError = {
-  readonly code: 'backendMissing' | 'backendNotEnforcing' | 'spawnFailed';
+  readonly code: 'backendMissing' | 'backendNotEnforcing' | 'spawnFailed' | 'mountRefused';
   readonly detail: string;
 };
 

@@ -78,6 +78,17 @@ export function judgeIntegrity(
   return { integrity, acceptedProtected: accepted };
 }
 
+/**
+ * Adds what the run itself showed to the patch's integrity: a run that hit the process limit
+ * (a fork was refused, so work may have been lost even on exit 0) is `broken`, whatever the
+ * patch's own verdict, so neither a pass nor an approval can deliver it.
+ */
+export function withRunIntegrity(integrity: Integrity, result: Pick<SandboxResult, 'processLimitHit'>): Integrity {
+  if (!result.processLimitHit) return integrity;
+  const hit = { path: '', rule: 'processLimitHit' };
+  return { verdict: 'broken', violations: integrity.verdict === 'clean' ? [hit] : [hit, ...integrity.violations] };
+}
+
 /** Runs the verify command in the sandbox on `attempt`, whose tree already holds the patch. */
 export async function runVerifyInSandbox(input: {
   readonly attempt: Attempt;

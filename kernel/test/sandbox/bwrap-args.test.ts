@@ -46,6 +46,7 @@ describe('bwrapArguments', () => {
       overlayMountPoints: ['/stage/overlay-0'],
       prlimitPath: '/usr/bin/prlimit',
       infoFd: 3,
+      socketMasks: [[], ['/tree/node_modules/.cache/a.sock', '/tree/node_modules/b.sock'], ['/out/c.sock'], []],
     });
     expect(args).toEqual([
       '--die-with-parent',
@@ -109,9 +110,18 @@ describe('bwrapArguments', () => {
       '--ro-bind',
       '/repo/node_modules',
       '/tree/node_modules',
+      '--ro-bind',
+      '/dev/null',
+      '/tree/node_modules/.cache/a.sock',
+      '--ro-bind',
+      '/dev/null',
+      '/tree/node_modules/b.sock',
       '--bind',
       '/runs/r1/out',
       '/out',
+      '--ro-bind',
+      '/dev/null',
+      '/out/c.sock',
       '--size',
       '4096',
       '--tmpfs',
@@ -132,6 +142,23 @@ describe('bwrapArguments', () => {
       '-c',
       'npm test',
     ]);
+  });
+});
+
+describe('bwrapArguments socket masks', () => {
+  it('refuses a plan without one mask list per mount', () => {
+    expect(() =>
+      bwrapArguments({
+        spec,
+        toolchain: { binds: [], masks: [], pathEntries: [], env: {}, programs: [] },
+        layout: { topLevel: [], etc: [] },
+        etcDir: '/stage',
+        overlayMountPoints: ['/stage/overlay-0'],
+        prlimitPath: '/usr/bin/prlimit',
+        infoFd: 3,
+        socketMasks: [[]],
+      }),
+    ).toThrow(new TypeError('bwrap plan: socketMasks must hold one list per mount.'));
   });
 });
 
