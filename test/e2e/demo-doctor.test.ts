@@ -48,7 +48,7 @@ describe('demo', () => {
     }).toEqual({
       verdict: 'verified',
       exitCode: 0,
-      candidate: 'worker',
+      candidate: 'model',
       verifyCommand: 'node --test',
       attempts: [
         [1, 'failed', 1],

@@ -147,7 +147,7 @@ describe('usage: exit 2, one line on stderr, nothing written', () => {
     [
       '--attempts 2 without a worker',
       ['--verify', 'true', '--attempts', '2'],
-      "crustcore: --attempts above 1 needs --worker: the same patch would only be verified again. Run 'crustcore help run'.\n",
+      "crustcore: --attempts above 1 needs --worker or --model: the same patch would only be verified again. Run 'crustcore help run'.\n",
     ],
     [
       'unknown flag',
@@ -264,7 +264,7 @@ describe('needs approval: exit 4, protected paths', () => {
       writtenTo: null,
       files: [{ path: 'test/a.test.js', status: 'modified' }],
     });
-    expect(report.approvalId).toMatch(/^[0-9a-f]{32}$/);
+    expect(report.approvalId).toMatch(/^[a-z2-7]{26}$/);
   });
 
   it('the human report names the path and how to accept it', async () => {

@@ -54,7 +54,7 @@ async function expectNeedsApproval(
   expect(report.attempts.map((a) => ({ outcome: a.outcome, exitCode: a.verify?.exitCode }))).toEqual([
     { outcome: 'protected', exitCode: 0 },
   ]);
-  expect(report.approvalId).toMatch(/^[0-9a-f]{32}$/u);
+  expect(report.approvalId).toMatch(/^[a-z2-7]{26}$/u);
   const events = await expectLogged(world, report, 'awaiting-approval');
   const finished = onlyEvent(events, 'verifyFinished');
   const integrity =

@@ -155,7 +155,14 @@ export type Event =
       readonly code: string;
       readonly detail: string;
     })
-  | (Stamp & { readonly kind: 'kernelRecovered' });
+  | (Stamp & { readonly kind: 'kernelRecovered' })
+  | (Stamp & {
+      readonly kind: 'secretExposed';
+      /** The secret's name (names are not secret); the value is never recorded. */
+      readonly name: string;
+      /** Why the value left its wrapper, as given to `Secret.expose`. */
+      readonly purpose: string;
+    });
 
 /** The `kind` of every event. */
 export type EventKind = Event['kind'];

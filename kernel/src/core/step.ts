@@ -93,6 +93,9 @@ function dispatch(state: State, event: Event): Step {
       return onClockTicked(state);
     case 'kernelRecovered':
       return onKernelRecovered(state);
+    case 'secretExposed':
+      // The log is the audit record of the exposure; the kernel's state and actions do not change.
+      return { state, actions: noActions };
     default:
       return assertNever(event);
   }

@@ -96,6 +96,8 @@ export function eventProblem(event: Event): string | null {
     case 'clockTicked':
     case 'kernelRecovered':
       return null;
+    case 'secretExposed':
+      return id('name', event.name) ?? text('purpose', event.purpose, Limits.detailCharsMax);
     default:
       return assertNever(event);
   }

@@ -73,7 +73,30 @@ export async function commitToNewBranch(input: {
   const gitDir = input.repo.gitDir;
   const usable = await checkNewBranch(input.repo, input.branch);
   if (usable !== null) return { ok: false, error: usable };
-  const ref = `refs/heads/${input.branch}`;
+  const built = await buildVerifiedCommit(input);
+  if (!built.ok) return built;
+  // The zero old-value makes the update fail if the branch appeared meanwhile.
+  const update = await runGit({
+    gitDir,
+    args: ['update-ref', `refs/heads/${input.branch}`, built.commit, zeroOid(input.repo.objectFormat)],
+  });
+  if (!update.ok) return { ok: false, error: { code: 'branchExists', detail: update.error.detail } };
+  return { ok: true, commit: built.commit };
+}
+
+/**
+ * Builds (but points no ref at) the commit of a verified patch on top of its base commit, with a
+ * private index file, and checks that its tree is exactly the verified tree. Only new objects are
+ * added to the user's `.git`; no ref, index or working tree changes.
+ */
+export async function buildVerifiedCommit(input: {
+  readonly repo: RepoInfo;
+  readonly patch: VerifiedPatch;
+  readonly message: string;
+  readonly scratchDir: string;
+}): Promise<{ readonly ok: true; readonly commit: string } | { readonly ok: false; readonly error: BranchError }> {
+  assertGenuine(input.patch);
+  const gitDir = input.repo.gitDir;
   mkdirSync(input.scratchDir, { recursive: true, mode: 0o700 });
   const indexFile = join(input.scratchDir, `branch-index-${randomBytes(6).toString('hex')}`);
   try {
@@ -105,11 +128,7 @@ export async function commitToNewBranch(input: {
       config: ['user.name=crustcore', 'user.email=crustcore@localhost'],
     });
     if (!commit.ok) return { ok: false, error: { code: 'gitFailed', detail: commit.error.detail } };
-    const commitId = commit.stdout.toString('utf8').trim();
-    // The zero old-value makes the update fail if the branch appeared meanwhile.
-    const update = await runGit({ gitDir, args: ['update-ref', ref, commitId, zeroOid(input.repo.objectFormat)] });
-    if (!update.ok) return { ok: false, error: { code: 'branchExists', detail: update.error.detail } };
-    return { ok: true, commit: commitId };
+    return { ok: true, commit: commit.stdout.toString('utf8').trim() };
   } finally {
     rmSync(indexFile, { force: true });
   }

@@ -29,7 +29,6 @@ import { anchorKeyName } from '../log/index.js';
 import { LogWriter } from '../log/log-writer.js';
 import { issueReceipt, receiptsKeyName, type Receipt } from '../log/receipts.js';
 import { probeBackend, type SandboxBackend, type SandboxResult } from '../sandbox/index.js';
-import { createRedactor } from '../secrets/redact.js';
 import {
   contentReader,
   judgeIntegrity,
@@ -38,12 +37,22 @@ import {
   type GateRun,
   type SandboxChoice,
   withRunIntegrity,
+  secretsInPatch,
+  withSecretIntegrity,
 } from '../verify/gate.js';
 import type { ProtectedViolation } from '../verify/protected-paths.js';
 import type { VerifiedPatch } from '../verify/verified-patch.js';
+import { AgentRunner, type ModelCandidate } from './agent-loop.js';
+import { requestApproval } from './approval-flow.js';
 import { checkNewBranch, commitToNewBranch, storePatch, writeFileAtomic } from './deliver.js';
+import { describeHidden, flagHiddenText } from './hidden-text.js';
+import { patchSideReaders } from './patch-sides.js';
+import { redactEventFields } from './redact-event.js';
+import { RedactingTaskDriver } from './redacting-task-driver.js';
+import { SecretLimits } from '../secrets/limits.js';
+import { activeClean, activeRedactor, activeSecretsBoundary } from './secrets-boundary.js';
 import { StateDir } from './state-dir.js';
-import { TaskDriver } from './task-driver.js';
+import type { TaskDriver } from './task-driver.js';
 import { runWorker, workerFeedbackBytesMax, type PreviousAttempt, type WorkerGrant } from './worker.js';
 
 /** Where the candidate change comes from. */
@@ -55,7 +64,8 @@ export type CandidateRequest =
       readonly grant: WorkerGrant;
       readonly grantNames: readonly string[];
     }
-  | { readonly kind: 'workingTree' };
+  | { readonly kind: 'workingTree' }
+  | ({ readonly kind: 'model' } & ModelCandidate);
 
 /** Everything `crustcore run` was asked to do, already parsed and checked for shape. */
 export interface RunRequest {
@@ -206,6 +216,13 @@ export async function runTask(
     return { ok: false, error: { message: `unknown --base '${request.baseRev}': ${base.error.detail}` } };
   }
   if (request.branch !== undefined) {
+    // A branch name is recorded and printed as an id, never rewritten: one holding a secret is refused.
+    if (activeClean(request.branch) !== request.branch) {
+      return {
+        ok: false,
+        error: { message: '--branch: the name holds a secret, a token or hidden characters; choose another name' },
+      };
+    }
     const unusable = await checkNewBranch(repo, request.branch);
     if (unusable !== null) return { ok: false, error: { message: `--branch: ${unusable.detail}` } };
   }
@@ -227,9 +244,10 @@ export async function runTask(
     anchorKey: stateDir.loadOrCreateKey(anchorKeyName),
     durability: 'batch',
     nowMs,
+    redactEvent: (event) => redactEventFields(event as { readonly kind: string }, activeClean),
   });
   const receiptsKey = stateDir.loadOrCreateKey(receiptsKeyName);
-  const driver = new TaskDriver(writer);
+  const driver = new RedactingTaskDriver(writer, activeClean, activeSecretsBoundary());
   const runner = new TaskRunner(request, repo, repoState, base.commit, taskId, driver, receiptsKey, stateDir.path);
   try {
     return { ok: true, report: await runner.run() };
@@ -249,7 +267,8 @@ class TaskRunner {
   readonly #receiptsKey: ReturnType<StateDir['loadOrCreateKey']>;
   readonly #sandbox: SandboxChoice;
   readonly #attempts = new Map<number, AttemptContext>();
-  readonly #redactor = createRedactor([]);
+  readonly #redactor = activeRedactor();
+  #agent: AgentRunner | null = null;
   readonly #risks: string[] = [];
   #receipt: Receipt | null = null;
   #workingTreePatch: DeriveResult | null = null;
@@ -290,6 +309,8 @@ class TaskRunner {
       for (const name of request.candidate.grantNames) this.#risks.push(`worker-env: the worker sees $${name}`);
     }
     for (const glob of request.allowProtected) this.#risks.push(`allow-protected: ${glob}`);
+    const hidden = flagHiddenText(request.goal);
+    if (hidden.total > 0) this.#risks.push(`goal: hidden text escaped (${describeHidden(hidden.counts)})`);
   }
 
   async run(): Promise<RunReport> {
@@ -326,6 +347,7 @@ class TaskRunner {
 
   /** Removes every attempt tree this run made, whatever happened. */
   cleanUp(): void {
+    this.#agent?.dispose();
     for (const context of this.#attempts.values()) context.verifyTree?.remove();
     this.#driver.abandon();
   }
@@ -406,6 +428,40 @@ class TaskRunner {
         patchBytes = derived.patch.patch;
         break;
       }
+      case 'model': {
+        // As for a worker: the model's tree is dropped once the kernel derived the patch from it.
+        this.#agent ??= new AgentRunner(candidate, {
+          taskId: this.#taskId,
+          goal: activeClean(request.goal),
+          verifyCommand: activeClean(request.verifyCommand),
+          attemptsMax: request.attemptsMax,
+          emit: (fact) => this.#driver.emit(fact),
+          task: () => this.#task(),
+          redact: (text) => flagHiddenText(this.#redactor.redact(text)).text,
+          progress: request.progress,
+          headSeq: () => this.#driver.head.seq,
+          receipts: {
+            key: this.#receiptsKey,
+            logId: this.#driver.logId,
+            last: () => this.#receipt,
+            append: (receipt) => {
+              this.#receipt = receipt;
+            },
+          },
+        });
+        let produced: Awaited<ReturnType<AgentRunner['runAttempt']>>;
+        try {
+          produced = await this.#agent.runAttempt(first.tree, attempt, this.#previousFeedback(attempt));
+        } finally {
+          first.tree.remove();
+        }
+        if (!produced.ok) return produced.actions;
+        const second = await this.#createTree(attempt);
+        if (!second.ok) return second.actions;
+        patchBytes = produced.patch;
+        verifyTree = second.tree;
+        break;
+      }
       case 'worker': {
         // The worker's tree is thrown away once the kernel has derived the patch from it; verify
         // then runs in a second fresh tree that holds only that patch.
@@ -477,11 +533,11 @@ class TaskRunner {
         sandbox: this.#sandbox,
         contract: {
           contract: 'crustcore.worker/1',
-          goal: this.#request.goal,
+          goal: activeClean(this.#request.goal),
           attempt,
           attemptsMax: this.#request.attemptsMax,
           baseCommit: this.#baseCommit,
-          verifyCommand: this.#request.verifyCommand,
+          verifyCommand: activeClean(this.#request.verifyCommand),
           previous,
         },
       });
@@ -525,10 +581,15 @@ class TaskRunner {
     };
   }
 
-  /** The redacted end of a run's output, bounded by `bytesMax` characters. */
+  /**
+   * The redacted end of a run's output with hidden text escaped, bounded by `charsMax` characters.
+   * The whole output is redacted before it is cut, so a cut never splits a secret; a truncated
+   * tail loses its leading fragment, which may be the end of a secret whose start was dropped.
+   */
   #tail(run: SandboxResult, charsMax: number): string {
-    const text = run.output.truncated ? run.output.tail : run.output.head + run.output.tail;
-    return this.#redactor.redact(text.slice(-charsMax));
+    const text = run.output.truncated ? dropCutToken(run.output.tail) : run.output.head + run.output.tail;
+    const clean = flagHiddenText(this.#redactor.redact(text)).text;
+    return clean.length <= charsMax ? clean : clean.slice(-charsMax);
   }
 
   async #runVerify(attempt: number, patchDigest: string): Promise<readonly Action[]> {
@@ -542,6 +603,11 @@ class TaskRunner {
     const { integrity: patchIntegrity, acceptedProtected } = judgeIntegrity(derived, {
       allow: this.#request.allowProtected,
       read: contentReader(base, tree.treeDir),
+    });
+    // Scanned before verify runs (verify may rewrite the tree): a secret or token the patch adds is never delivered.
+    const secretHits = secretsInPatch(derived, {
+      redact: (text) => this.#redactor.redact(text),
+      ...patchSideReaders(base, tree.treeDir),
     });
     const jobId = randomBytes(8).toString('hex');
     const started = this.#driver.emit({
@@ -574,7 +640,7 @@ class TaskRunner {
     if (!outcome.ok) return this.#attemptFailed(attempt, outcome.error.code, outcome.error.detail);
     const result = outcome.result;
     // A run that hit the process limit never passes, whatever its exit code.
-    const integrity = withRunIntegrity(patchIntegrity, result);
+    const integrity = withRunIntegrity(withSecretIntegrity(patchIntegrity, secretHits), result);
     context.run = { result, integrity, acceptedProtected };
     context.outputTail = this.#tail(result, workerFeedbackBytesMax);
     const status = result.timedOut ? 'timed out' : `exit ${describeExit(result)}`;
@@ -663,7 +729,7 @@ class TaskRunner {
       repo: this.#repo,
       branch,
       patch: verified,
-      message: `${this.#request.goal === '' ? 'Verified change' : this.#request.goal}\n\nVerified by crustcore: '${this.#request.verifyCommand}' passed on a fresh tree.\nTask: ${this.#taskId}\nPatch: sha256:${verified.patchDigest}\n`,
+      message: `${this.#request.goal === '' ? 'Verified change' : activeClean(this.#request.goal)}\n\nVerified by crustcore: '${activeClean(this.#request.verifyCommand)}' passed on a fresh tree.\nTask: ${this.#taskId}\nPatch: sha256:${verified.patchDigest}\n`,
       scratchDir: join(this.#repoState, 'scratch'),
     });
     if (!result.ok) {
@@ -685,23 +751,19 @@ class TaskRunner {
     patchDigest: string,
     branch: string | null,
   ): readonly Action[] {
-    const approvalId = randomBytes(16).toString('hex');
-    this.#approvalId = approvalId;
-    const context = this.#currentContext(patchDigest);
-    if (context.derived !== null) {
-      // The patch waits in the state dir for the user's decision; nothing reaches the repo.
-      const dir = join(this.#repoState, 'pending');
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      writeFileAtomic(join(dir, `${patchDigest}.patch`), context.derived.patch);
-    }
-    return this.#driver.emit({
-      kind: 'approvalRequested',
-      taskId: this.#taskId,
-      approvalId,
-      purpose,
-      actionDigest: `sha256:${patchDigest}:${branch ?? ''}:${this.#baseCommit}`,
-      expiresAtMs: Date.now() + 7 * 24 * 60 * 60 * 1000,
+    const derived = this.#currentContext(patchDigest).derived;
+    const requested = requestApproval({
+      stateDir: StateDir.open(this.#request.env),
+      repoDir: this.#repo.topLevel,
+      repoState: this.#repoState,
+      driver: this.#driver,
+      action: { kind: 'requestApproval', taskId: this.#taskId, purpose, patchDigest, branch },
+      files: derived?.files.map((f) => f.path) ?? [],
+      patch: derived?.patch ?? null,
+      nowMs: Date.now(),
     });
+    this.#approvalId = requested.approvalId;
+    return requested.actions;
   }
 
   #report(): RunReport {
@@ -787,6 +849,16 @@ function describeIntegrity(integrity: Integrity): string {
     default:
       return assertNever(integrity);
   }
+}
+
+/**
+ * Drops the run of non-space characters a truncated tail starts with when it is short enough to be
+ * the end of a secret (`SecretLimits.valueCharsMax`): the sandbox cut the output there, so the
+ * redactor cannot recognise the secret it belonged to.
+ */
+function dropCutToken(tail: string): string {
+  const fragment = /^\S*/.exec(tail.slice(0, SecretLimits.valueCharsMax + 1))?.[0] ?? '';
+  return fragment.length > SecretLimits.valueCharsMax ? tail : tail.slice(fragment.length);
 }
 
 function describeExit(run: SandboxResult): string {

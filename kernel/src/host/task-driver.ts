@@ -24,6 +24,24 @@ export class TaskDriver {
     this.#readClockMs = readClockMs;
   }
 
+  /**
+   * Continues a log that an earlier run left closed: `events` (every event of the log, in order)
+   * are folded again without being written, so the state and the running action digest are
+   * exactly what a replay derives; new facts continue after the last event's `seq`, and time
+   * never runs behind the log's clock.
+   */
+  static resume(
+    writer: LogWriter,
+    events: readonly Readonly<Record<string, unknown>>[],
+    readClockMs: () => number = Date.now,
+  ): TaskDriver {
+    const driver = new TaskDriver(writer, readClockMs);
+    for (const event of events) driver.#replayer.apply(event);
+    driver.#nextSeq = driver.#replayer.state.lastSeq + 1;
+    driver.#lastAtMs = driver.#replayer.state.nowMs;
+    return driver;
+  }
+
   /** The log this driver writes. */
   get logPath(): string {
     return this.#writer.path;

@@ -3,6 +3,7 @@
  * function first. Only records that passed verification are exported; the report says whether
  * the whole log did.
  */
+import { cleanJsonText } from '../host/secrets-boundary.js';
 import type { MacKey } from '../host/state-dir.js';
 import { scanLog, type ScanReport } from './scan.js';
 
@@ -19,13 +20,15 @@ export type ExportReport = {
 
 /**
  * Writes every verified event of the log at `path` to `write`, one line each (newline included),
- * in log order. Fails closed: a redacted line that is not a JSON object stops the export.
+ * in log order, each passed through `redact` (default: the active secrets boundary). Fails closed:
+ * a redacted line that is not a JSON object stops the export.
  */
 export function exportLog(
   path: string,
   options: { readonly anchorKey: MacKey | null; readonly redact?: Redact; readonly write: (line: string) => void },
 ): ExportReport {
-  const redact = options.redact ?? ((text: string) => text);
+  // The default is the process's redaction boundary: known secrets, token shapes and hidden text.
+  const redact = options.redact ?? cleanJsonText;
   let exported = 0;
   let redactionFailure: { record: number; reason: string } | null = null;
   const scan = scanLog(path, {

@@ -35,6 +35,11 @@ export type LogWriterOptions = {
   readonly durability: Durability;
   /** The current time, recorded in the lock (and the genesis record on create). */
   readonly nowMs: number;
+  /**
+   * The redaction boundary for event payloads, applied before encoding (the hash chain covers the
+   * redacted bytes). It must leave ids and digests unchanged; the host passes `redactEventFields`.
+   */
+  readonly redactEvent?: (event: object) => object;
 };
 
 /** Extra options of `LogWriter.create`; `logId` is random unless given (fixtures pin it). */
@@ -53,6 +58,7 @@ export class LogWriter {
   readonly #key: MacKey;
   readonly #durability: Durability;
   readonly #lock: HeldLock;
+  readonly #redactEvent: (event: object) => object;
   #fd: number | null;
   #lastSeq: number;
   #lastHash: string;
@@ -71,6 +77,7 @@ export class LogWriter {
     this.#key = options.anchorKey;
     this.#durability = options.durability;
     this.#lock = lock;
+    this.#redactEvent = options.redactEvent ?? ((event) => event);
     this.#fd = fd;
     this.#lastSeq = head.seq;
     this.#lastHash = head.hash;
@@ -165,7 +172,10 @@ export class LogWriter {
 
   /** Appends events as one batch; returns the sequence number of the first. */
   appendBatch(events: readonly object[]): number {
-    return this.#appendRecords(events.map((event) => ({ kind: 'event', body: bodyOf(event) })));
+    // A malformed event reaches bodyOf unchanged, so it is refused rather than reshaped.
+    const redact = (event: object): object =>
+      typeof event === 'object' && event !== null && !Array.isArray(event) ? this.#redactEvent(event) : event;
+    return this.#appendRecords(events.map((event) => ({ kind: 'event', body: bodyOf(redact(event)) })));
   }
 
   /** Appends a checkpoint record (the host writes one at the end of a run); returns its sequence number. */

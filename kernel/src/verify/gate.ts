@@ -157,6 +157,58 @@ export function sealVerifiedPatch(input: {
   );
 }
 
+/** The verify evidence a task's log recorded for a patch (its `verifyFinished` event). */
+export interface RecordedVerify {
+  readonly patchDigest: string;
+  readonly exitCode: number | null;
+  readonly timedOut: boolean;
+  readonly outputDigest: string;
+}
+
+/**
+ * Mints the VerifiedPatch of a task whose log shows it verified (a clean pass, or a protected
+ * pass the user approved) after the run that verified it has ended. The evidence is the log's
+ * own `verifyFinished`; the patch is the kernel's fresh re-derivation of the bytes it kept, so it
+ * must carry exactly the logged digest. The caller checks that the log's task is verified.
+ */
+export function sealRecordedPatch(input: {
+  readonly taskId: string;
+  readonly patch: DerivedPatch;
+  readonly verifyCommand: string;
+  readonly verify: RecordedVerify;
+  readonly receipt: string;
+  readonly startedAtMs: number;
+  readonly finishedAtMs: number;
+}): { readonly ok: true; readonly patch: VerifiedPatch } | { readonly ok: false; readonly refusal: MintRefusal } {
+  if (input.patch.digest !== input.verify.patchDigest) {
+    return {
+      ok: false,
+      refusal: {
+        code: 'digestMismatch',
+        detail: `the kept patch derives to ${input.patch.digest}, but the log verified ${input.verify.patchDigest}`,
+      },
+    };
+  }
+  return mintVerifiedPatch(
+    {
+      taskId: input.taskId,
+      baseCommit: input.patch.baseCommit,
+      patch: input.patch.patch,
+      patchDigest: input.verify.patchDigest,
+      treeDigest: input.patch.treeId,
+      files: input.patch.files.map((f) => f.path),
+      verifyCommand: input.verifyCommand,
+      exitCode: input.verify.exitCode,
+      timedOut: input.verify.timedOut,
+      outputDigest: input.verify.outputDigest,
+      receipt: input.receipt,
+      startedAtMs: input.startedAtMs,
+      finishedAtMs: input.finishedAtMs,
+    },
+    sha256Hex,
+  );
+}
+
 /** Reads a changed file's text on either side of the patch, for the content-aware protected rules. */
 export function contentReader(base: ReadonlyMap<string, Buffer>, patchedTreeDir: string): ContentReader {
   return (path, side) => {
@@ -168,5 +220,60 @@ export function contentReader(base: ReadonlyMap<string, Buffer>, patchedTreeDir:
     } catch {
       return undefined;
     }
+  };
+}
+
+/** One rule a patch broke (the core's `Violation`). */
+type GateViolation = Extract<Integrity, { readonly verdict: 'broken' }>['violations'][number];
+
+/** Reads one changed path on one side of the patch as text (a symlink's target), or undefined when absent. */
+export type SideReader = (path: string) => string | undefined;
+
+const markerPrefix = '[REDACTED:';
+
+/** How many redaction markers `redact` adds to `text` (markers already in the text are not counted). */
+function secretsIn(text: string, redact: (text: string) => string): number {
+  const count = (value: string): number => value.split(markerPrefix).length - 1;
+  return count(redact(text)) - count(text);
+}
+
+/**
+ * The `secretInPatch` violations of a patch: a path whose name holds a known secret or a token
+ * shape, or a changed file (or symlink target) with more secrets or token shapes after the patch
+ * than before it. A secret must never be delivered into a repo or stored with a patch, so any hit
+ * makes the patch `broken` (see `withSecretIntegrity`); removing a leaked token stays allowed.
+ * Violation paths are themselves redacted.
+ */
+export function secretsInPatch(
+  patch: DerivedPatch,
+  options: {
+    readonly redact: (text: string) => string;
+    readonly readBase: SideReader;
+    readonly readPatched: SideReader;
+  },
+): GateViolation[] {
+  const violations: GateViolation[] = [];
+  for (const file of patch.files) {
+    const hit = { path: options.redact(file.path), rule: 'secretInPatch' };
+    if (secretsIn(file.path, options.redact) > 0) {
+      violations.push(hit);
+      continue;
+    }
+    if (file.status === 'deleted') continue;
+    const after = options.readPatched(file.path);
+    if (after === undefined) continue;
+    const before = options.readBase(file.path);
+    const added = secretsIn(after, options.redact) - (before === undefined ? 0 : secretsIn(before, options.redact));
+    if (added > 0) violations.push(hit);
+  }
+  return violations;
+}
+
+/** Adds `secretInPatch` violations to an integrity verdict: any makes it `broken`, which no approval can pass. */
+export function withSecretIntegrity(integrity: Integrity, violations: readonly GateViolation[]): Integrity {
+  if (violations.length === 0) return integrity;
+  return {
+    verdict: 'broken',
+    violations: integrity.verdict === 'clean' ? violations : [...violations, ...integrity.violations],
   };
 }

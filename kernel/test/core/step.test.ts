@@ -872,6 +872,23 @@ describe('other task events', () => {
     expect(h.task()).toEqual({ ...before, advisoryClaims: 1 });
   });
 
+  test('a secret exposure is recorded by the log and changes nothing but the stamp', () => {
+    const h = new Harness();
+    h.toVerifying();
+    const before = h.state;
+    const result = h.apply({ kind: 'secretExposed', name: 'GITHUB_TOKEN', purpose: 'redaction boundary' });
+    expect(result.actions).toEqual([]);
+    expect(result.state).toEqual({ ...before, lastSeq: before.lastSeq + 1, nowMs: result.state.nowMs });
+    expect(result.state.tasks).toBe(before.tasks);
+    expect(h.apply({ kind: 'secretExposed', name: '', purpose: 'x' }).actions).toEqual([
+      {
+        kind: 'reportRefusal',
+        reason: 'malformedEvent',
+        detail: `secretExposed: name must be a string of 1 to ${Limits.idCharsMax} characters`,
+      },
+    ]);
+  });
+
   test('cancelling kills the job and removes the tree', () => {
     const h = new Harness();
     h.toVerifying();

@@ -2,7 +2,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { runGit } from '../../attempt/index.js';
-import { demoGoal, demoRepoFiles, demoVerifyCommand, demoWorkerCommand } from '../../host/demo-repo.js';
+import { resolveModelCandidate } from '../../host/agent-model.js';
+import { defaultConfig } from '../../host/config.js';
+import { demoGoal, demoRepoFiles, demoVerifyCommand } from '../../host/demo-repo.js';
+import { demoModelScript, demoModelSpec } from '../../host/demo-script.js';
 import { runTask } from '../../host/run-task.js';
 import { StateDir } from '../../host/state-dir.js';
 import { anchorKeyName, inspectLog } from '../../log/index.js';
@@ -44,17 +47,32 @@ async function runDemo(io: Io, keep: boolean, json: boolean): Promise<number> {
       io.stderr(`crustcore demo: ${failure}\n`);
       return ExitCode.failed;
     }
-    say('crustcore demo: an example repo with a bug, a worker that fixes it, and the kernel that decides.');
+    const scriptPath = join(root, 'model-script.json');
+    writeFileSync(scriptPath, `${JSON.stringify(demoModelScript, null, 2)}\n`);
+    // The demo ignores the user's config: it always runs the bundled sidecar with the offline mock.
+    const model = resolveModelCandidate({
+      spec: demoModelSpec,
+      scriptPath,
+      config: defaultConfig,
+      secret: () => null,
+      cwd: root,
+    });
+    if (typeof model === 'string') {
+      io.stderr(`crustcore demo: ${model}\n`);
+      return ExitCode.failed;
+    }
+    say('crustcore demo: an example repo with a bug, a model that fixes it, and the kernel that decides.');
     say(`  repo:   ${repoDir}`);
     say(`  goal:   ${demoGoal}`);
-    say(`  verify: ${demoVerifyCommand}   (run by the kernel in the sandbox, never by the worker)`);
-    say('  worker: a scripted agent; its first attempt is wrong, its second is right.');
+    say(`  verify: ${demoVerifyCommand}   (run by the kernel in the sandbox, never by the model)`);
+    say('  model:  a scripted mock (offline) in the net sidecar, acting only through kernel tools;');
+    say('          its first attempt is wrong, its second is right.');
     say('');
     const outcome = await runTask({
       repoDir,
       verifyCommand: demoVerifyCommand,
       goal: demoGoal,
-      candidate: { kind: 'worker', command: demoWorkerCommand, grant: { network: false, env: {} }, grantNames: [] },
+      candidate: { kind: 'model', ...model },
       attemptsMax: 2,
       baseRev: 'HEAD',
       timeoutMs: 120_000,

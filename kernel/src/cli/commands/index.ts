@@ -2,13 +2,18 @@
  * The command registry. Adding a command is one new file in this folder plus one line here.
  */
 import type { Command } from '../command.js';
+import { approvalsCommand } from './approvals.js';
+import { approveCommand } from './approve.js';
 import { demoCommand } from './demo.js';
+import { denyCommand } from './deny.js';
 import { doctorCommand } from './doctor.js';
 import { exportCommand } from './export.js';
 import { helpCommand } from './help.js';
+import { integrateCommand } from './integrate.js';
 import { inspectCommand } from './inspect.js';
 import { replayCommand } from './replay.js';
 import { runCommand } from './run.js';
+import { secretsCommand } from './secrets.js';
 import { versionCommand } from './version.js';
 
 /** Every command, in the order `crustcore help` lists them. */
@@ -16,9 +21,14 @@ export const commandList: readonly Command[] = [
   runCommand,
   demoCommand,
   doctorCommand,
+  approvalsCommand,
+  approveCommand,
+  denyCommand,
+  integrateCommand,
   inspectCommand,
   exportCommand,
   replayCommand,
+  secretsCommand,
   versionCommand,
   helpCommand,
 ];

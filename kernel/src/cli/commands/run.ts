@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { modelCandidateFromFlags } from '../../host/agent-model.js';
 import { runTask, type CandidateRequest, type RunReport, type RunRequest } from '../../host/run-task.js';
 import type { SandboxBackend } from '../../sandbox/index.js';
 import type { Command, CommandArgs } from '../command.js';
@@ -37,6 +38,11 @@ export function runRequestOf(args: CommandArgs, io: Io, cwd: string): RunRequest
     return "'run' needs --verify '<command>' (the command that proves the change, e.g. 'npm test')";
   const patchPath = text(args, 'patch');
   const worker = text(args, 'worker');
+  const modelSpec = text(args, 'model');
+  if (modelSpec !== undefined && (patchPath !== undefined || worker !== undefined))
+    return '--model, --patch and --worker are exclusive: give one candidate source';
+  if (modelSpec === undefined && (text(args, 'script') !== undefined || text(args, 'turns') !== undefined))
+    return '--script and --turns only apply with --model';
   if (patchPath !== undefined && worker !== undefined)
     return '--patch and --worker are exclusive: give one candidate source';
   if (worker === undefined && (flag(args, 'worker-network') || list(args, 'worker-env').length > 0)) {
@@ -53,6 +59,16 @@ export function runRequestOf(args: CommandArgs, io: Io, cwd: string): RunRequest
     if (patch.byteLength > RunLimits.patchBytesMax)
       return `--patch ${patchPath} is larger than ${RunLimits.patchBytesMax} bytes`;
     candidate = { kind: 'patch', patch, source: patchPath };
+  } else if (modelSpec !== undefined) {
+    const model = modelCandidateFromFlags({
+      spec: modelSpec,
+      script: text(args, 'script'),
+      turns: text(args, 'turns'),
+      env: io.env,
+      cwd,
+    });
+    if (typeof model === 'string') return model;
+    candidate = { kind: 'model', ...model };
   } else if (worker !== undefined) {
     if (worker.trim() === '') return '--worker is empty; give the command that changes the tree';
     const names = list(args, 'worker-env');
@@ -71,12 +87,13 @@ export function runRequestOf(args: CommandArgs, io: Io, cwd: string): RunRequest
     };
   }
   const attemptsText = text(args, 'attempts');
-  const attempts = attemptsText === undefined ? (candidate.kind === 'worker' ? 2 : 1) : Number(attemptsText);
+  const retries = candidate.kind === 'worker' || candidate.kind === 'model';
+  const attempts = attemptsText === undefined ? (retries ? 2 : 1) : Number(attemptsText);
   if (!Number.isInteger(attempts) || attempts < 1 || attempts > RunLimits.attemptsMax) {
     return `--attempts must be a whole number from 1 to ${RunLimits.attemptsMax}, got '${attemptsText ?? ''}'`;
   }
-  if (candidate.kind !== 'worker' && attempts > 1) {
-    return '--attempts above 1 needs --worker: the same patch would only be verified again';
+  if (!retries && attempts > 1) {
+    return '--attempts above 1 needs --worker or --model: the same patch would only be verified again';
   }
   const timeoutText = text(args, 'timeout');
   const timeoutSeconds = timeoutText === undefined ? RunLimits.timeoutSecondsDefault : Number(timeoutText);
@@ -185,7 +202,7 @@ export const runCommand: Command = {
   summary:
     'Verify a change (a patch, a worker, or your uncommitted edits) in the sandbox; deliver it only if it passes.',
   usage:
-    "crustcore run --verify '<cmd>' [--dir <repo>] [--goal <text>] [--patch <file> | --worker '<cmd>'] [--attempts N] [--base <rev>] [--timeout <s>] [--sandbox bwrap|gvisor] [--out <file>] [--branch <name>] [--allow-protected <glob>]... [--json]",
+    "crustcore run --verify '<cmd>' [--dir <repo>] [--goal <text>] [--patch <file> | --worker '<cmd>' | --model <provider>:<model> [--script <file>] [--turns N]] [--attempts N] [--base <rev>] [--timeout <s>] [--sandbox bwrap|gvisor] [--out <file>] [--branch <name>] [--allow-protected <glob>]... [--json]",
   options: {
     dir: { type: 'string', valueName: '<repo>', description: 'the git repository (default: the current directory)' },
     verify: {
@@ -211,10 +228,17 @@ export const runCommand: Command = {
       valueName: '<NAME>',
       description: 'pass this variable to the worker (repeatable; recorded as a risk)',
     },
-    attempts: { type: 'string', valueName: '<N>', description: 'verify rounds with --worker (default 2; 1 otherwise)' },
+    attempts: { type: 'string', valueName: '<N>', description: 'verify rounds with --worker or --model (default 2; 1 otherwise)' },
     base: { type: 'string', valueName: '<rev>', description: 'the base commit (default HEAD)' },
     timeout: { type: 'string', valueName: '<s>', description: 'seconds each sandboxed run may take (default 600)' },
     sandbox: { type: 'string', valueName: 'bwrap|gvisor', description: 'the sandbox backend (default bwrap)' },
+    model: {
+      type: 'string',
+      valueName: '<provider>:<model>',
+      description: 'let a model make the change through the kernel\'s tools (e.g. openai:gpt-4o-mini, mock:scripted)',
+    },
+    script: { type: 'string', valueName: '<file>', description: 'the JSON script of turns for --model mock:scripted' },
+    turns: { type: 'string', valueName: '<N>', description: 'model turns per attempt with --model (default 24)' },
     'sandbox-binary': {
       type: 'string',
       valueName: '<path>',

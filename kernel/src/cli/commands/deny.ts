@@ -1,0 +1,14 @@
+import type { Command } from '../command.js';
+import { runDecision, ttyConfirm } from './approve.js';
+
+/** `crustcore deny <id>`: deny a pending approval; the task is rejected or stays unintegrated. */
+export const denyCommand: Command = {
+  name: 'deny',
+  summary: 'Deny a pending approval (after showing it): protected changes are rejected, a branch stays as it is.',
+  usage: 'crustcore deny <id> [--yes] [--json]',
+  options: {
+    yes: { type: 'boolean', description: 'confirm without asking (for scripts; recorded as cli-yes)' },
+  },
+  positionals: [{ name: 'id', required: true, description: "the approval id from 'crustcore approvals'" }],
+  run: (args, io) => runDecision('denied', args, io, ttyConfirm),
+};

@@ -1,0 +1,313 @@
+/**
+ * Approvals and integration end to end: the real built CLI as a child process, real git repos,
+ * the real bubblewrap sandbox, a temp state dir and a temp config home. A run that touches a
+ * protected path stops for an approval that `approvals` lists and `approve`/`deny` decide; a
+ * verified task is integrated into an existing branch by fast-forward only, directly under review
+ * mode `auto` and through an approval otherwise. Every refusal is checked to leave the state dir
+ * (and the repo) unchanged, and every log to stay intact and replayable.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Event } from '../../kernel/src/core/index.js';
+import {
+  cli,
+  expectLogSound,
+  git,
+  logsOf,
+  makeRepo,
+  makeWorld,
+  parseJson,
+  requireBwrap,
+  runJson,
+  sha256,
+  snapshotTree,
+  useBuiltCli,
+  useWorlds,
+  writeFiles,
+  type World,
+} from './support.js';
+
+useBuiltCli();
+requireBwrap();
+useWorlds();
+
+const project = {
+  'src/add.js': 'module.exports = (a, b) => a - b;\n',
+  'test/add.test.js': "const add = require('../src/add.js');\nif (add(2, 2) !== 4) process.exit(1);\n",
+};
+const fix = { 'src/add.js': 'module.exports = (a, b) => a + b;\n' };
+const verify = 'node test/add.test.js';
+
+interface ApprovalJson {
+  readonly approvalId: string;
+  readonly purpose: string;
+  readonly taskId: string;
+  readonly status: string;
+  readonly branch: string | null;
+  readonly files: readonly string[];
+  readonly protectedPaths: readonly { path: string; reason: string }[];
+  readonly verify: { command: string; exitCode: number; outputDigest: string; durationMs: number | null } | null;
+  readonly patchPath: string | null;
+  readonly logPath: string | null;
+}
+
+/** A world whose config home is inside it; `reviewMode` is written to the user config when given. */
+function configuredWorld(reviewMode?: string): World {
+  const world = makeWorld();
+  const config = join(world.root, 'config');
+  world.env['XDG_CONFIG_HOME'] = config;
+  if (reviewMode !== undefined) {
+    mkdirSync(join(config, 'crustcore'), { recursive: true });
+    writeFileSync(join(config, 'crustcore', 'config.json'), `${JSON.stringify({ reviewMode })}\n`);
+  }
+  return world;
+}
+
+/** A run whose patch fixes the code and touches the test file: verify passes, approval needed. */
+async function protectedRun(world: World): Promise<{ repo: string; taskId: string; logPath: string }> {
+  const { dir } = makeRepo(world, project);
+  writeFiles(dir, { ...fix, 'test/add.test.js': `${project['test/add.test.js']}// reviewed\n` });
+  const { code, report } = await runJson(world, dir, ['--verify', verify]);
+  expect({ code, verdict: report.verdict }).toEqual({ code: 4, verdict: 'needs-approval' });
+  return { repo: dir, taskId: report.taskId, logPath: report.log.path };
+}
+
+/** A clean verified run of the fix. */
+async function verifiedRun(world: World): Promise<{ repo: string; base: string; taskId: string; logPath: string }> {
+  const { dir, base } = makeRepo(world, project);
+  writeFiles(dir, fix);
+  const { code, report } = await runJson(world, dir, ['--verify', verify]);
+  expect({ code, verdict: report.verdict }).toEqual({ code: 0, verdict: 'verified' });
+  return { repo: dir, base, taskId: report.taskId, logPath: report.log.path };
+}
+
+async function pending(world: World): Promise<ApprovalJson[]> {
+  const listed = await cli(world, ['approvals', '--json']);
+  expect(listed.code).toBe(0);
+  return parseJson<{ approvals: ApprovalJson[] }>(listed).approvals;
+}
+
+async function events(world: World, logPath: string): Promise<Event[]> {
+  const exported = await cli(world, ['export', logPath]);
+  expect(exported.code).toBe(0);
+  return exported.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Event);
+}
+
+/** The state dir without lock files (which come and go with every open). */
+function stateSnapshot(world: World): Record<string, string> {
+  return snapshotTree(world.state, (relative) => relative.endsWith('.lock'));
+}
+
+describe('approve and deny a protected patch', () => {
+  it('approvals lists it; approve --yes delivers the VerifiedPatch once; the log stays sound', async () => {
+    const world = configuredWorld();
+    const { taskId, logPath } = await protectedRun(world);
+    const [approval, ...others] = await pending(world);
+    expect(others).toEqual([]);
+    expect(approval).toMatchObject({
+      purpose: 'acceptProtected',
+      taskId,
+      status: 'pending',
+      branch: null,
+      files: ['src/add.js', 'test/add.test.js'],
+      protectedPaths: [{ path: 'test/add.test.js', reason: 'testFile' }],
+      verify: { command: verify, exitCode: 0 },
+      logPath,
+    });
+    const id = approval?.approvalId ?? '';
+    expect(id).toMatch(/^[a-z2-7]{26}$/);
+    const human = await cli(world, ['approvals']);
+    expect(human.stdout).toContain(`approval ${id}  acceptProtected  task ${taskId}  (pending)`);
+
+    const approved = await cli(world, ['approve', id, '--yes', '--json']);
+    const report = parseJson<{ status: string; via: string; patch: { digest: string; storedAt: string } }>(approved);
+    expect({ code: approved.code, status: report.status, via: report.via }).toEqual({
+      code: 0,
+      status: 'verified',
+      via: 'cli-yes',
+    });
+    expect(sha256(readFileSync(report.patch.storedAt))).toBe(report.patch.digest);
+    await expectLogSound(world, logPath);
+    const resolved = (await events(world, logPath)).filter((event) => event.kind === 'approvalResolved');
+    expect(resolved).toEqual([
+      expect.objectContaining({ approvalId: id, actor: 'user', decision: 'granted' }) as unknown as Event,
+    ]);
+    expect(await pending(world)).toEqual([]);
+
+    const before = stateSnapshot(world);
+    const again = await cli(world, ['approve', id, '--yes']);
+    expect({ code: again.code, stderr: again.stderr }).toEqual({
+      code: 1,
+      stderr: `crustcore: refused: approval ${id} was already granted and used; an approval authorises one action once\n`,
+    });
+    expect(stateSnapshot(world)).toEqual(before);
+  });
+
+  it('deny --yes rejects the task and stores no patch', async () => {
+    const world = configuredWorld();
+    const { taskId, logPath } = await protectedRun(world);
+    const id = (await pending(world))[0]?.approvalId ?? '';
+    const denied = await cli(world, ['deny', id, '--yes', '--json']);
+    expect({ code: denied.code, report: parseJson<{ status: string; decision: string }>(denied) }).toMatchObject({
+      code: 0,
+      report: { status: 'rejected', decision: 'denied', taskId },
+    });
+    await expectLogSound(world, logPath);
+    expect(logsOf(world).length).toBe(1);
+    const repoFolder = join(logPath, '..', '..');
+    expect(existsSync(join(repoFolder, 'patches'))).toBe(false);
+  });
+
+  it('without a terminal and without --yes nothing is decided (exit 2)', async () => {
+    const world = configuredWorld();
+    await protectedRun(world);
+    const id = (await pending(world))[0]?.approvalId ?? '';
+    const before = stateSnapshot(world);
+    const asked = await cli(world, ['approve', id, '--json']);
+    expect({ code: asked.code, stderr: asked.stderr }).toEqual({
+      code: 2,
+      stderr: `crustcore: no terminal to confirm on; pass --yes to approve approval ${id} from a script\n`,
+    });
+    expect(stateSnapshot(world)).toEqual(before);
+  });
+
+  it('an edited expiry is detected by the MAC and refused; nothing changes', async () => {
+    const world = configuredWorld();
+    const { logPath } = await protectedRun(world);
+    const id = (await pending(world))[0]?.approvalId ?? '';
+    const file = join(logPath, '..', '..', 'approvals', 'approvals.json');
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(
+      file,
+      text.replace(/"expiresAtMs": (\d+)/, (_m, ms: string) => `"expiresAtMs": ${Number(ms) + 1}`),
+    );
+    const before = stateSnapshot(world);
+    const refused = await cli(world, ['approve', id, '--yes']);
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+      code: 1,
+      stderr: `crustcore: refused: approval ${id} does not match its token: the record or the token was altered\n`,
+    });
+    expect(stateSnapshot(world)).toEqual(before);
+    const unknown = await cli(world, ['approve', 'a'.repeat(26), '--yes']);
+    expect({ code: unknown.code, stderr: unknown.stderr }).toEqual({
+      code: 1,
+      stderr: `crustcore: refused: no approval ${'a'.repeat(26)}; list pending approvals with 'crustcore approvals'\n`,
+    });
+  });
+});
+
+describe('integrate into an existing branch', () => {
+  it('review mode auto: integrate --yes fast-forwards the branch; HEAD, index and working tree are untouched', async () => {
+    const world = configuredWorld('auto');
+    const { repo, base, taskId, logPath } = await verifiedRun(world);
+    git(world, repo, ['branch', 'target']);
+    const checkout = snapshotTree(repo, (relative) => relative === '.git');
+    const head = git(world, repo, ['rev-parse', 'HEAD']);
+    const index = readFileSync(join(repo, '.git', 'index'));
+    const result = await cli(world, ['integrate', taskId, '--into', 'target', '--yes', '--json'], { cwd: repo });
+    const report = parseJson<{ verdict: string; commit: string; reviewMode: string; exitCode: number }>(result);
+    expect({ code: result.code, verdict: report.verdict, reviewMode: report.reviewMode }).toEqual({
+      code: 0,
+      verdict: 'integrated',
+      reviewMode: 'auto',
+    });
+    expect(git(world, repo, ['rev-parse', 'target']).trim()).toBe(report.commit);
+    expect(git(world, repo, ['rev-parse', `${report.commit}^`]).trim()).toBe(base);
+    expect(git(world, repo, ['show', `${report.commit}:src/add.js`])).toBe(fix['src/add.js']);
+    expect(git(world, repo, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(snapshotTree(repo, (relative) => relative === '.git')).toEqual(checkout);
+    expect(readFileSync(join(repo, '.git', 'index'))).toEqual(index);
+    await expectLogSound(world, logPath);
+    const kinds = (await events(world, logPath)).slice(-4).map((event) => event.kind);
+    expect(kinds).toEqual(['integrationRequested', 'approvalRequested', 'approvalResolved', 'integrationFinished']);
+    expect(await pending(world)).toEqual([]);
+  });
+
+  it('review mode auto without a terminal or --yes: exit 2, nothing changes', async () => {
+    const world = configuredWorld('auto');
+    const { repo, taskId } = await verifiedRun(world);
+    git(world, repo, ['branch', 'target']);
+    const before = stateSnapshot(world);
+    const result = await cli(world, ['integrate', taskId, '--into', 'target'], { cwd: repo });
+    expect({ code: result.code, stderr: result.stderr }).toEqual({
+      code: 2,
+      stderr: 'crustcore: no terminal to confirm the integration on; pass --yes to confirm it in a script\n',
+    });
+    expect(stateSnapshot(world)).toEqual(before);
+  });
+
+  it('approve-before-merge: integrate stops for an approval (exit 4); approve performs it once', async () => {
+    const world = configuredWorld();
+    const { repo, base, taskId, logPath } = await verifiedRun(world);
+    git(world, repo, ['branch', 'target']);
+    const asked = await cli(world, ['integrate', taskId, '--into', 'target', '--json'], { cwd: repo });
+    const request = parseJson<{ verdict: string; approvalId: string }>(asked);
+    expect({ code: asked.code, verdict: request.verdict }).toEqual({ code: 4, verdict: 'needs-approval' });
+    expect(git(world, repo, ['rev-parse', 'target']).trim()).toBe(base);
+    const [approval] = await pending(world);
+    expect(approval).toMatchObject({ approvalId: request.approvalId, purpose: 'integrate', branch: 'target', taskId });
+
+    const approved = await cli(world, ['approve', request.approvalId, '--yes', '--json']);
+    const report = parseJson<{ status: string; branch: { name: string; commit: string } }>(approved);
+    expect({ code: approved.code, status: report.status, branch: report.branch.name }).toEqual({
+      code: 0,
+      status: 'integrated',
+      branch: 'target',
+    });
+    expect(git(world, repo, ['rev-parse', 'target']).trim()).toBe(report.branch.commit);
+    await expectLogSound(world, logPath);
+
+    const before = stateSnapshot(world);
+    const again = await cli(world, ['approve', request.approvalId, '--yes']);
+    expect(again.code).toBe(1);
+    expect(stateSnapshot(world)).toEqual(before);
+  });
+
+  it('a branch that moved after the request is refused at approval: integrationFailed is logged, the task stays verified', async () => {
+    const world = configuredWorld();
+    const { repo, base, taskId, logPath } = await verifiedRun(world);
+    git(world, repo, ['branch', 'target']);
+    const asked = await cli(world, ['integrate', taskId, '--into', 'target', '--json'], { cwd: repo });
+    const { approvalId } = parseJson<{ approvalId: string }>(asked);
+    const moved = git(world, repo, ['commit-tree', `${base}^{tree}`, '-p', base, '-m', 'moved'], '').trim();
+    git(world, repo, ['update-ref', 'refs/heads/target', moved]);
+    const approved = await cli(world, ['approve', approvalId, '--yes', '--json']);
+    const report = parseJson<{ status: string; reason: string }>(approved);
+    expect({ code: approved.code, status: report.status }).toEqual({ code: 1, status: 'verified' });
+    expect(report.reason).toMatch(/^branchMoved: branch 'target' is at [0-9a-f]{12}, not at the verified base /);
+    expect(git(world, repo, ['rev-parse', 'target']).trim()).toBe(moved);
+    await expectLogSound(world, logPath);
+    expect((await events(world, logPath)).at(-1)).toMatchObject({ kind: 'integrationFailed', taskId });
+  });
+
+  it('refuses a moved branch, a checked-out branch and a missing branch up front; nothing is logged', async () => {
+    const world = configuredWorld('auto');
+    const { repo, base, taskId, logPath } = await verifiedRun(world);
+    const moved = git(world, repo, ['commit-tree', `${base}^{tree}`, '-p', base, '-m', 'moved'], '').trim();
+    git(world, repo, ['branch', 'ahead', moved]);
+    const log = readFileSync(logPath);
+    const cases: [string, RegExp][] = [
+      [
+        'ahead',
+        /^crustcore: refused: branch 'ahead' is at [0-9a-f]{12}, not at the verified base [0-9a-f]{12}: the kernel only fast-forwards and never rebases;/,
+      ],
+      ['main', /^crustcore: refused: branch 'main' is checked out in .*; the kernel never changes a working tree: /],
+      ['nope', /^crustcore: refused: branch 'nope' does not exist; integrate only fast-forwards an existing branch/],
+    ];
+    for (const [branch, message] of cases) {
+      const result = await cli(world, ['integrate', taskId, '--into', branch, '--yes'], { cwd: repo });
+      expect({ branch, code: result.code, lines: result.stderr.split('\n').length }).toEqual({
+        branch,
+        code: 1,
+        lines: 2,
+      });
+      expect(result.stderr).toMatch(message);
+    }
+    expect(readFileSync(logPath)).toEqual(log);
+    expect(git(world, repo, ['rev-parse', 'main']).trim()).toBe(base);
+  });
+});
