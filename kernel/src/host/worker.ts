@@ -5,16 +5,8 @@
  */
 import type { Attempt } from '../attempt/index.js';
 import { canonicalJson } from '../core/index.js';
-import {
-  Limits as SandboxLimits,
-  defaultSandboxEnv,
-  defaultSandboxLimits,
-  resolveToolchain,
-  runSandboxed,
-  systemPathEntries,
-  type RunSandboxedResult,
-} from '../sandbox/index.js';
-import { dependencyMounts, sandboxTreePath, type SandboxChoice } from '../verify/gate.js';
+import type { RunSandboxedResult } from '../sandbox/index.js';
+import { runInAttempt, type SandboxChoice } from '../verify/gate.js';
 
 /** The bounded, redacted view of the previous attempt's verify run that the worker may read. */
 export interface PreviousAttempt {
@@ -55,24 +47,13 @@ export function runWorker(input: {
   readonly grant: WorkerGrant;
   readonly sandbox: SandboxChoice;
 }): Promise<RunSandboxedResult> {
-  const argv = ['/bin/sh', '-c', input.command];
-  const toolchain = resolveToolchain(argv, input.sandbox.hostPath, {
-    home: input.sandbox.hostHome,
-    denyPaths: input.sandbox.denyPaths,
-  });
-  const path = [...toolchain.pathEntries, ...systemPathEntries.filter((p) => !toolchain.pathEntries.includes(p))];
-  return runSandboxed({
-    backend: input.sandbox.backend,
-    ...(input.sandbox.backendPath === undefined ? {} : { backendPath: input.sandbox.backendPath }),
-    argv,
-    cwd: sandboxTreePath,
-    mounts: [...input.attempt.sandboxMounts(sandboxTreePath), ...dependencyMounts(input.repoDir, sandboxTreePath)],
-    env: defaultSandboxEnv({ path: path.join(':'), extra: { ...toolchain.env, ...input.grant.env } }),
+  return runInAttempt({
+    attempt: input.attempt,
+    repoDir: input.repoDir,
+    command: input.command,
+    sandbox: input.sandbox,
     network: input.grant.network,
+    grantedEnv: input.grant.env,
     stdin: new TextEncoder().encode(`${canonicalJson(input.contract)}\n`),
-    timeoutMs: input.sandbox.timeoutMs,
-    outputBytesMax: SandboxLimits.outputBytesMax,
-    limits: defaultSandboxLimits,
-    toolchain,
   });
 }

@@ -16,7 +16,7 @@ import {
   runSandboxed,
   systemPathEntries,
   type SandboxBackend,
-  type SandboxError,
+  type RunSandboxedResult,
   type SandboxMount,
   type SandboxResult,
 } from '../sandbox/index.js';
@@ -89,16 +89,22 @@ export function withRunIntegrity(integrity: Integrity, result: Pick<SandboxResul
   return { verdict: 'broken', violations: integrity.verdict === 'clean' ? [hit] : [hit, ...integrity.violations] };
 }
 
-/** Runs the verify command in the sandbox on `attempt`, whose tree already holds the patch. */
-export async function runVerifyInSandbox(input: {
+/**
+ * Runs `command` with `sh -c` in the sandbox, in `attempt`'s tree with the checkout's dependency
+ * folders read-only and the command's toolchain resolved on the host. The one place a sandboxed
+ * run in an attempt is assembled: verify runs with no network and the fixed environment; a
+ * worker may add only what the user granted.
+ */
+export function runInAttempt(input: {
   readonly attempt: Attempt;
   readonly repoDir: string;
-  readonly verifyCommand: string;
+  readonly command: string;
   readonly sandbox: SandboxChoice;
-}): Promise<
-  { readonly ok: true; readonly result: SandboxResult } | { readonly ok: false; readonly error: SandboxError }
-> {
-  const argv = ['/bin/sh', '-c', input.verifyCommand];
+  readonly network: boolean;
+  readonly grantedEnv?: Readonly<Record<string, string>>;
+  readonly stdin?: Uint8Array;
+}): Promise<RunSandboxedResult> {
+  const argv = ['/bin/sh', '-c', input.command];
   const toolchain = resolveToolchain(argv, input.sandbox.hostPath, {
     home: input.sandbox.hostHome,
     denyPaths: input.sandbox.denyPaths,
@@ -110,13 +116,24 @@ export async function runVerifyInSandbox(input: {
     argv,
     cwd: sandboxTreePath,
     mounts: [...input.attempt.sandboxMounts(sandboxTreePath), ...dependencyMounts(input.repoDir, sandboxTreePath)],
-    env: defaultSandboxEnv({ path: path.join(':'), extra: toolchain.env }),
-    network: false,
+    env: defaultSandboxEnv({ path: path.join(':'), extra: { ...toolchain.env, ...input.grantedEnv } }),
+    network: input.network,
+    ...(input.stdin === undefined ? {} : { stdin: input.stdin }),
     timeoutMs: input.sandbox.timeoutMs,
     outputBytesMax: SandboxLimits.outputBytesMax,
     limits: defaultSandboxLimits,
     toolchain,
   });
+}
+
+/** Runs the verify command in the sandbox on `attempt`, whose tree already holds the patch. */
+export function runVerifyInSandbox(input: {
+  readonly attempt: Attempt;
+  readonly repoDir: string;
+  readonly verifyCommand: string;
+  readonly sandbox: SandboxChoice;
+}): Promise<RunSandboxedResult> {
+  return runInAttempt({ ...input, command: input.verifyCommand, network: false });
 }
 
 /** sha256 hex of bytes: how patch digests are computed everywhere in the kernel. */
