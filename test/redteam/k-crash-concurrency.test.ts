@@ -97,6 +97,18 @@ describe('K50 the kernel is SIGKILLed in the middle of a verify', () => {
     expect(failing.report.log.path).not.toBe(firstLog);
     await expectLogged(world, failing.report, 'rejected');
 
+    // The crashed task's log now says how it ended: failed by crash recovery, never verified.
+    const recovered = await inspect(world, firstLog ?? '');
+    if (first.report.status === 'intact') {
+      expect(failing.stderr).toContain('was cut short by a crash; recorded as failed (crashRecovery)');
+      expect({ status: recovered.report.status, statuses: recovered.report.tasks.map((task) => task.status) }).toEqual({
+        status: 'intact',
+        statuses: ['failed'],
+      });
+    } else {
+      expect(failing.stderr).toContain('was cut short by a crash and its log cannot be reopened');
+    }
+
     const passing = await run(world, repo, ['--verify', 'grep -q fixed notes.txt', '--timeout', '20']);
     expect({ code: passing.code, verdict: passing.report.verdict }).toEqual({
       code: Exit.verified,

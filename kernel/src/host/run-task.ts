@@ -51,6 +51,7 @@ import { redactEventFields } from './redact-event.js';
 import { RedactingTaskDriver } from './redacting-task-driver.js';
 import { SecretLimits } from '../secrets/limits.js';
 import { activeClean, activeRedactor, activeSecretsBoundary } from './secrets-boundary.js';
+import { recoverCrashedTasks } from './recover-crashed.js';
 import { StateDir } from './state-dir.js';
 import type { TaskDriver } from './task-driver.js';
 import { runWorker, workerFeedbackBytesMax, type PreviousAttempt, type WorkerGrant } from './worker.js';
@@ -235,6 +236,13 @@ export async function runTask(
   const repoState = stateDir.repoDir(repo.topLevel);
   for (const id of removeStaleAttempts(repoState))
     request.progress(`removed attempt ${id} left behind by a crashed run`);
+  for (const recovery of recoverCrashedTasks(stateDir, repoState, Date.now())) {
+    request.progress(
+      recovery.outcome === 'failed'
+        ? `task ${recovery.taskId} was cut short by a crash; recorded as failed (crashRecovery) in ${recovery.logPath}`
+        : `task ${recovery.taskId} was cut short by a crash and its log cannot be reopened (${recovery.reason})`,
+    );
+  }
 
   const nowMs = Date.now();
   const taskId = newTaskId(nowMs);
