@@ -1,7 +1,7 @@
 /**
  * Attempt-tree setup time for repositories of 200, 2,000 and 20,000 files: the one-time pristine
- * materialisation per base commit, the per-attempt setup after it, and `git worktree add` for
- * comparison. Repositories are generated once in a temp dir and removed afterwards.
+ * materialisation per base commit, the per-attempt setup after it in both layouts (a copy of the
+ * pristine; an empty upper layer over it), and `git worktree add` for comparison. Repositories are generated once in a temp dir and removed afterwards.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -74,6 +74,26 @@ export default async function bench(): Promise<readonly BenchFigure[]> {
       figures.push({
         name: `attempt setup (copy of pristine), ${fileCount} files`,
         value: median(samples),
+        unit: 'ms',
+      });
+
+      const overlays: number[] = [];
+      for (let run = 0; run < 5; run += 1) {
+        started = performance.now();
+        const created = await createAttemptTree({
+          repoDir: repo.dir,
+          baseCommit: repo.commit,
+          stateDir,
+          layout: 'overlay',
+        });
+        overlays.push(performance.now() - started);
+        if (!created.ok) throw new Error(created.error.detail);
+        if (created.attempt.layout !== 'overlay') throw new Error('the overlay layout is not available here');
+        created.attempt.remove();
+      }
+      figures.push({
+        name: `attempt setup (overlay over pristine), ${fileCount} files`,
+        value: median(overlays),
         unit: 'ms',
         ...(fileCount === 20_000 ? { target: { op: '<=', value: 30 } as const } : {}),
       });

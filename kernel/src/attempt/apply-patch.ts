@@ -5,7 +5,11 @@
  * holding the base (`apply --cached`: the work tree is never read and no filter or attribute
  * conversion runs), the kernel writes the resulting tree, checks every changed path, and only then
  * writes the changed files into the attempt tree itself, refusing to pass through any symlink.
+ * In the `overlay` layout the tree is the upper layer over the pristine base: changed files are
+ * written into it and each deletion becomes a whiteout (a character device 0/0, which Linux lets
+ * an unprivileged process create) at the topmost path that vanishes.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -22,7 +26,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Attempt } from './attempt-tree.js';
-import { diffTrees, type DeriveResult } from './derive-patch.js';
+import { diffTreesWithRaw, type DeriveResult } from './derive-patch.js';
 import { GitCallFailed, runGit, runGitOrThrow } from './hardened-git.js';
 import { Limits } from './limits.js';
 import { splitZ } from './object-view.js';
@@ -115,9 +119,11 @@ export async function applyPatchToTree(attempt: Attempt, patch: Uint8Array): Pro
     });
     if (!applied.ok) return { ok: false, error: { code: 'gitFailed', detail: applied.error.detail } };
     const treeId = (await runGitOrThrow({ gitDir, indexFile, args: ['write-tree'] })).toString('utf8').trim();
-    const derived = await diffTrees(source, treeId);
+    const { result: derived, raw } = await diffTreesWithRaw(source, treeId);
     if (!derived.ok) return derived;
-    await writeChanges(attempt, treeId);
+    const changes = treeChanges(raw);
+    if (attempt.layout === 'overlay') await writeOverlayChanges(attempt, treeId, changes);
+    else await writeChanges(attempt, changes);
     return derived;
   } catch (error) {
     if (error instanceof GitCallFailed) return { ok: false, error: error.error };
@@ -127,25 +133,35 @@ export async function applyPatchToTree(attempt: Attempt, patch: Uint8Array): Pro
   }
 }
 
-/** Writes the difference between the base and `treeId` into the attempt's tree. */
-async function writeChanges(attempt: Attempt, treeId: string): Promise<void> {
-  const view = attempt.view;
-  const baseTree = await view.treeOf(attempt.baseCommit);
-  const raw = splitZ(
-    await runGitOrThrow({
-      gitDir: view.gitDir,
-      args: ['diff-tree', '-r', '-z', '--no-renames', '--raw', baseTree, treeId],
-    }),
-  );
-  const changes: { path: string; mode: string; oid: string; deleted: boolean }[] = [];
+/** One changed path between the base and a tree, as `diff-tree --raw` reports it. */
+interface TreeChange {
+  readonly path: string;
+  readonly mode: string;
+  readonly oid: string;
+  readonly deleted: boolean;
+}
+
+/** The changes of `diff-tree --raw -z` records (status line, path, in turn). */
+function treeChanges(raw: readonly string[]): TreeChange[] {
+  const changes: TreeChange[] = [];
   for (let index = 0; index + 1 < raw.length; index += 2) {
     const [, newMode, , newOid, status] = (raw[index] ?? '').slice(1).split(' ');
     changes.push({ path: raw[index + 1] ?? '', mode: newMode ?? '', oid: newOid ?? '', deleted: status === 'D' });
   }
+  return changes;
+}
+
+/** Writes `changes` (the difference between the base and the patched tree) into the attempt's tree. */
+async function writeChanges(attempt: Attempt, changes: readonly TreeChange[]): Promise<void> {
   const root = attempt.treeDir;
   // Remove first: a deleted file may stand where a new directory goes, and the reverse.
   for (const change of changes) removeInside(root, change.path);
-  const blobs = await view.readBlobs(changes.filter((change) => !change.deleted).map((change) => change.oid));
+  await writeNewEntries(attempt, root, changes);
+}
+
+/** Writes every added or modified file and symlink of `changes` under `root`, creating parents. */
+async function writeNewEntries(attempt: Attempt, root: string, changes: readonly TreeChange[]): Promise<void> {
+  const blobs = await attempt.view.readBlobs(changes.filter((change) => !change.deleted).map((change) => change.oid));
   for (const change of changes) {
     if (change.deleted) continue;
     const content = blobs.get(change.oid) ?? Buffer.alloc(0);
@@ -163,6 +179,81 @@ async function writeChanges(attempt: Attempt, treeId: string): Promise<void> {
       } finally {
         closeSync(fd);
       }
+    }
+  }
+}
+
+/**
+ * Writes the difference between the base and `treeId` into an overlay attempt's upper layer,
+ * which holds nothing but `.git` yet. A new file or symlink hides whatever the base has at its
+ * path; a directory made for it merges with the base's directory of the same name, if any. Each
+ * deleted path is covered by a whiteout at its topmost ancestor that is no directory in the new
+ * tree, unless a new entry already stands there; so a directory whose last file goes is hidden
+ * whole, as the copy layout removes an emptied directory. No directory is ever made opaque.
+ */
+async function writeOverlayChanges(attempt: Attempt, treeId: string, changes: readonly TreeChange[]): Promise<void> {
+  const deleted = changes.filter((change) => change.deleted);
+  const written = new Set(changes.filter((change) => !change.deleted).map((change) => change.path));
+  const root = attempt.treeDir;
+  await writeNewEntries(attempt, root, changes);
+  if (deleted.length === 0) return;
+  const newDirs = new Set(await treeDirectories(attempt, treeId));
+  const whiteouts = new Set<string>();
+  for (const change of deleted) {
+    const components = change.path.split('/');
+    for (let length = 1; length <= components.length; length += 1) {
+      const prefix = components.slice(0, length).join('/');
+      if (newDirs.has(prefix)) continue;
+      if (!written.has(prefix)) whiteouts.add(prefix);
+      break;
+    }
+  }
+  const targets = [...whiteouts].sort().map((path) => join(root, makeParents(root, path)));
+  for (const target of targets) {
+    if (lstatOrUndefined(target) !== undefined) throw new Error(`refusing to cover ${target}: it already exists`);
+  }
+  await makeWhiteouts(targets);
+}
+
+/** Every directory of `treeId` (tree-relative, no trailing slash). */
+async function treeDirectories(attempt: Attempt, treeId: string): Promise<string[]> {
+  const out = await runGitOrThrow({
+    gitDir: attempt.view.gitDir,
+    args: ['ls-tree', '-r', '-d', '-z', '--name-only', '--full-tree', treeId],
+  });
+  return splitZ(out);
+}
+
+const mknodCandidates = ['/usr/bin/mknod', '/bin/mknod'] as const;
+
+/** Whiteouts per mknod batch, well below the argument-size limit. */
+const whiteoutsPerCall = 256;
+
+/** Creates an overlayfs whiteout (character device 0/0) at each absolute path, in batches. */
+async function makeWhiteouts(targets: readonly string[]): Promise<void> {
+  const mknod = mknodCandidates.find((candidate) => lstatOrUndefined(candidate)?.isFile() === true);
+  if (mknod === undefined) throw new Error('mknod not found in /usr/bin or /bin; install coreutils');
+  for (let start = 0; start < targets.length; start += whiteoutsPerCall) {
+    const batch = targets.slice(start, start + whiteoutsPerCall);
+    await new Promise<void>((resolve, reject) => {
+      execFile(
+        '/bin/sh',
+        [
+          '-c',
+          'mknod=$1; shift; for p do "$mknod" -- "$p" c 0 0 || exit 1; done',
+          'crustcore-whiteout',
+          mknod,
+          ...batch,
+        ],
+        { env: { PATH: '/usr/bin:/bin', LC_ALL: 'C' }, shell: false, timeout: Limits.gitTimeoutMs },
+        (error) => (error === null ? resolve() : reject(new Error(`cannot create a whiteout: ${error.message}`))),
+      );
+    });
+  }
+  for (const target of targets) {
+    const stat = lstatOrUndefined(target);
+    if (stat === undefined || !stat.isCharacterDevice() || stat.rdev !== 0) {
+      throw new Error(`the whiteout ${target} is not a character device 0/0`);
     }
   }
 }

@@ -56,13 +56,26 @@ function gitFailure(error: unknown): DeriveResult {
 /**
  * Derives the patch of everything changed in an attempt's tree (after a worker ran in it),
  * against the attempt's base, from the kernel's own object view. The tree's `.git` is ignored.
+ * An `overlay` attempt is refused: its directory holds only an upper layer, whose opaque
+ * directories are marked by xattrs the kernel cannot read, so a worker's tree is always a copy.
  */
-export function derivePatch(attempt: {
+export async function derivePatch(attempt: {
   readonly view: ObjectView;
   readonly baseCommit: string;
   readonly scratchDir: string;
   readonly treeDir: string;
+  readonly layout?: 'copy' | 'overlay';
 }): Promise<DeriveResult> {
+  if (attempt.layout === 'overlay') {
+    return {
+      ok: false,
+      error: {
+        code: 'gitFailed',
+        detail:
+          'cannot derive a patch from an overlay attempt (it holds only the upper layer); create the tree a worker changes with the copy layout.',
+      },
+    };
+  }
   return derivePatchFromTree(attempt, attempt.treeDir);
 }
 
@@ -220,16 +233,51 @@ async function diffAgainstBase(source: DeriveSource, entries: readonly TreeEntry
  * path. Used by every derivation and by the patch-apply step.
  */
 export async function diffTrees(source: DeriveSource, treeId: string): Promise<DeriveResult> {
+  return (await diffTreesWithRaw(source, treeId)).result;
+}
+
+/**
+ * `diffTrees`, also returning git's `--raw -z` records of the change (status line, path, in
+ * turn) for a caller that writes the change out. The three diffs run at once; the patch text is
+ * returned only when every changed path passed the checks.
+ */
+export async function diffTreesWithRaw(
+  source: DeriveSource,
+  treeId: string,
+): Promise<{ readonly result: DeriveResult; readonly raw: readonly string[] }> {
   const view = source.view;
   const gitDir = view.gitDir;
   const baseTree = await view.treeOf(source.baseCommit);
   const plumbing = ['-r', '-z', '--no-renames', '--full-index', '--no-textconv', '--no-ext-diff'];
-  const raw = splitZ(await runGitOrThrow({ gitDir, args: ['diff-tree', ...plumbing, '--raw', baseTree, treeId] }));
-  const numstat = splitZ(
-    await runGitOrThrow({ gitDir, args: ['diff-tree', ...plumbing, '--numstat', baseTree, treeId] }),
-  );
+  const [rawOut, numstatOut, patchResult] = await Promise.all([
+    runGitOrThrow({ gitDir, args: ['diff-tree', ...plumbing, '--raw', baseTree, treeId] }),
+    runGitOrThrow({ gitDir, args: ['diff-tree', ...plumbing, '--numstat', baseTree, treeId] }),
+    runGit({
+      gitDir,
+      outputBytesMax: Limits.patchBytesMax,
+      args: [
+        'diff-tree',
+        '-p',
+        '--binary',
+        '--full-index',
+        '--no-renames',
+        '--no-textconv',
+        '--no-ext-diff',
+        '--no-color',
+        '--src-prefix=a/',
+        '--dst-prefix=b/',
+        baseTree,
+        treeId,
+      ],
+    }),
+  ]);
+  const raw = splitZ(rawOut);
+  const refused = (error: ChangeRejection | GitError): { result: DeriveResult; raw: readonly string[] } => ({
+    result: { ok: false, error },
+    raw,
+  });
   const binaryPaths = new Set<string>();
-  for (const record of numstat) {
+  for (const record of splitZ(numstatOut)) {
     const [added, deleted, ...rest] = record.split('\t');
     if (added === '-' && deleted === '-') binaryPaths.add(rest.join('\t'));
   }
@@ -239,50 +287,34 @@ export async function diffTrees(source: DeriveSource, treeId: string): Promise<D
     const [oldMode, newMode, oldOid, newOid, status] = (raw[index] ?? '').slice(1).split(' ');
     const path = raw[index + 1] ?? '';
     const pathError = checkPath(path);
-    if (pathError !== undefined) return { ok: false, error: pathError };
-    if (oldMode === '160000' || newMode === '160000') return { ok: false, error: { code: 'submodule', path } };
+    if (pathError !== undefined) return refused(pathError);
+    if (oldMode === '160000' || newMode === '160000') return refused({ code: 'submodule', path });
     if (newMode === '120000' && newOid !== undefined) symlinks.push({ path, oid: newOid });
     files.push({ path, status: changeStatus(status, oldMode, newMode, oldOid, newOid), binary: binaryPaths.has(path) });
   }
   const targets = await view.readBlobs(symlinks.map((link) => link.oid));
   for (const link of symlinks) {
     const linkError = checkSymlink(link.path, (targets.get(link.oid) ?? Buffer.alloc(0)).toString('utf8'));
-    if (linkError !== undefined) return { ok: false, error: linkError };
+    if (linkError !== undefined) return refused(linkError);
   }
-  const patchResult = await runGit({
-    gitDir,
-    outputBytesMax: Limits.patchBytesMax,
-    args: [
-      'diff-tree',
-      '-p',
-      '--binary',
-      '--full-index',
-      '--no-renames',
-      '--no-textconv',
-      '--no-ext-diff',
-      '--no-color',
-      '--src-prefix=a/',
-      '--dst-prefix=b/',
-      baseTree,
-      treeId,
-    ],
-  });
   if (!patchResult.ok) {
-    if (patchResult.error.detail.includes('output exceeded'))
-      return { ok: false, error: { code: 'tooLarge', path: '' } };
-    return patchResult;
+    if (patchResult.error.detail.includes('output exceeded')) return refused({ code: 'tooLarge', path: '' });
+    return refused(patchResult.error);
   }
   const patch = new Uint8Array(patchResult.stdout);
   return {
-    ok: true,
-    patch: {
-      baseCommit: source.baseCommit,
-      patch,
-      digest: createHash('sha256').update(patch).digest('hex'),
-      files,
-      bytes: patch.length,
-      treeId,
+    result: {
+      ok: true,
+      patch: {
+        baseCommit: source.baseCommit,
+        patch,
+        digest: createHash('sha256').update(patch).digest('hex'),
+        files,
+        bytes: patch.length,
+        treeId,
+      },
     },
+    raw,
   };
 }
 

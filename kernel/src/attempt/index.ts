@@ -1,6 +1,6 @@
 /** Attempt trees, hardened git and patch derivation: the public surface of `kernel/src/attempt`. */
-export { Attempt, createAttemptTree, removeStaleAttempts } from './attempt-tree.js';
-export type { AttemptMount, CreateAttemptResult } from './attempt-tree.js';
+export { Attempt, createAttemptTree, overlayLayoutAvailable, removeStaleAttempts } from './attempt-tree.js';
+export type { AttemptLayout, AttemptMount, CreateAttemptResult } from './attempt-tree.js';
 export { applyPatchToTree, checkPatchHeaders } from './apply-patch.js';
 export { derivePatch, deriveWorkingTreePatch, diffTrees, manifestChanges } from './derive-patch.js';
 export type { ChangedFile, DerivedPatch, DeriveResult } from './derive-patch.js';

@@ -112,6 +112,7 @@ export async function resolveBase(
 export class ObjectView {
   readonly gitDir: string;
   readonly repo: RepoInfo;
+  readonly #trees = new Map<string, string>();
 
   private constructor(gitDir: string, repo: RepoInfo) {
     this.gitDir = gitDir;
@@ -205,10 +206,14 @@ export class ObjectView {
     return blobs;
   }
 
-  /** The tree id of a commit. */
+  /** The tree id of a commit (asked of git once per view and commit: a commit's tree never changes). */
   async treeOf(commit: string): Promise<string> {
+    const known = this.#trees.get(commit);
+    if (known !== undefined) return known;
     const out = await runGitOrThrow({ gitDir: this.gitDir, args: ['rev-parse', '--verify', `${commit}^{tree}`] });
-    return out.toString('utf8').trim();
+    const tree = out.toString('utf8').trim();
+    if (/^[0-9a-f]{40}([0-9a-f]{24})?$/u.test(commit)) this.#trees.set(commit, tree);
+    return tree;
   }
 
   /** Writes a tree from flattened entries through a throwaway index; returns the tree id. */

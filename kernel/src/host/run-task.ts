@@ -18,6 +18,7 @@ import {
   resolveBase,
   resolveRepo,
   type Attempt,
+  type AttemptLayout,
   type ChangeRejection,
   type DerivedPatch,
   type DeriveResult,
@@ -274,6 +275,8 @@ class TaskRunner {
   readonly #driver: TaskDriver;
   readonly #receiptsKey: ReturnType<StateDir['loadOrCreateKey']>;
   readonly #sandbox: SandboxChoice;
+  /** The kernel state dir: where the sandbox probe's proof is kept. */
+  readonly #stateRoot: string;
   readonly #attempts = new Map<number, AttemptContext>();
   readonly #redactor = activeRedactor();
   #agent: AgentRunner | null = null;
@@ -303,6 +306,7 @@ class TaskRunner {
     this.#taskId = taskId;
     this.#driver = driver;
     this.#receiptsKey = receiptsKey;
+    this.#stateRoot = stateRoot;
     const home = request.env['HOME'] ?? homedir();
     this.#sandbox = {
       backend: request.backend,
@@ -323,7 +327,8 @@ class TaskRunner {
 
   async run(): Promise<RunReport> {
     const request = this.#request;
-    const probe = await probeBackend(request.backend, request.backendPath);
+    // A proof of enforcement is kept in the state dir for the same backend binary and kernel.
+    const probe = await probeBackend(request.backend, request.backendPath, { cacheDir: this.#stateRoot });
     const queue: Action[] = [
       ...this.#driver.emit({
         kind: 'taskCreated',
@@ -411,13 +416,16 @@ class TaskRunner {
     };
     this.#attempts.set(attempt, context);
     request.progress(`attempt ${attempt}: preparing a fresh tree at ${this.#baseCommit.slice(0, 12)}`);
-    const first = await this.#createTree(attempt);
+    // Trees the kernel alone writes (a patch applied by the kernel) are overlays of the pristine
+    // tree; a tree a worker or a model edits is a full copy, whose changes the kernel can read.
+    const candidate = request.candidate;
+    const kind = candidate.kind;
+    const first = await this.#createTree(attempt, kind === 'patch' || kind === 'workingTree' ? 'overlay' : 'copy');
     if (!first.ok) return first.actions;
     this.#driver.emit({ kind: 'attemptStarted', taskId: this.#taskId, attempt, attemptId: first.tree.id });
 
     let patchBytes: Uint8Array;
     let verifyTree: Attempt = first.tree;
-    const candidate = request.candidate;
     switch (candidate.kind) {
       case 'patch':
         patchBytes = candidate.patch;
@@ -464,7 +472,7 @@ class TaskRunner {
           first.tree.remove();
         }
         if (!produced.ok) return produced.actions;
-        const second = await this.#createTree(attempt);
+        const second = await this.#createTree(attempt, 'overlay');
         if (!second.ok) return second.actions;
         patchBytes = produced.patch;
         verifyTree = second.tree;
@@ -475,7 +483,7 @@ class TaskRunner {
         // then runs in a second fresh tree that holds only that patch.
         const produced = await this.#runWorkerAttempt(first.tree, attempt, candidate.command, candidate.grant);
         if (!produced.ok) return produced.actions;
-        const second = await this.#createTree(attempt);
+        const second = await this.#createTree(attempt, 'overlay');
         if (!second.ok) return second.actions;
         patchBytes = produced.patch;
         verifyTree = second.tree;
@@ -505,11 +513,15 @@ class TaskRunner {
     });
   }
 
-  async #createTree(attempt: number): Promise<{ ok: true; tree: Attempt } | { ok: false; actions: readonly Action[] }> {
+  async #createTree(
+    attempt: number,
+    layout: AttemptLayout,
+  ): Promise<{ ok: true; tree: Attempt } | { ok: false; actions: readonly Action[] }> {
     const created = await createAttemptTree({
       repoDir: this.#repo.topLevel,
       baseCommit: this.#baseCommit,
       stateDir: this.#repoState,
+      layout,
     });
     if (!created.ok) return { ok: false, actions: this.#attemptFailed(attempt, 'treeFailed', created.error.detail) };
     return { ok: true, tree: created.attempt };

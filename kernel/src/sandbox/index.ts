@@ -13,7 +13,7 @@ export type {
   SandboxSpec,
 } from './types.js';
 export type { SandboxBackend } from './backend.js';
-export type { ProbeResult } from './probe.js';
+export type { ProbeOptions, ProbeResult } from './probe.js';
 export type { Toolchain, ToolchainOptions } from './toolchain.js';
 export { runSandboxed, defaultToolchain } from './run-sandboxed.js';
 export { probeBackend } from './probe.js';

@@ -35,6 +35,11 @@ export const Limits = {
   backendInfoBytesMax: 64 * 1024,
   /** How long the enforcement probe may take. */
   probeTimeoutMs: 20_000,
+  /**
+   * How long a probe success kept on disk is trusted (for the same binaries and host kernel);
+   * after that the next process proves the backend again.
+   */
+  probeCacheAgeMsMax: 24 * 60 * 60 * 1000,
   /** Symlinks and shebang interpreters followed while resolving one toolchain program. */
   toolchainHopsMax: 8,
   /**

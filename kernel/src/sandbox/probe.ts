@@ -2,16 +2,18 @@
  * The enforcement probe: before the kernel trusts a backend it runs a real command inside it and
  * checks, from the inside and the outside, that the isolation holds. A backend that is missing,
  * or that runs the command but does not isolate it, fails the probe, and `runSandboxed` refuses.
- * Results are cached per backend and binary for the life of the process.
+ * Results are cached per backend and binary for the life of the process and, when the caller
+ * names a cache directory, a success is also kept on disk for later processes (`probe-cache.ts`).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBackendBinary, type SandboxBackend } from './backend.js';
+import { findBackendBinary, findTool, type SandboxBackend } from './backend.js';
 import { defaultSandboxEnv } from './default-env.js';
 import { Limits } from './limits.js';
+import { loadProbeSuccess, probeIdentity, storeProbeSuccess } from './probe-cache.js';
 import { runUnprobed } from './run-sandboxed.js';
 import type { SandboxError } from './types.js';
 
@@ -25,14 +27,51 @@ const cache = new Map<string, Promise<ProbeResult>>();
 /** Processes the probe run may have; its /proc/self/limits must show exactly this. */
 const probeProcessesMax = 64;
 
-/** Proves (once per process, per backend and binary) that the backend really isolates. */
-export function probeBackend(backend: SandboxBackend, backendPath?: string): Promise<ProbeResult> {
+/** Where the probe may keep a success for later processes. */
+export interface ProbeOptions {
+  /**
+   * A kernel-private directory (the state dir) for the on-disk cache. Without it the probe runs
+   * once per process. A caller that must see the backend proved now (doctor) leaves it out.
+   */
+  readonly cacheDir?: string;
+}
+
+/**
+ * Proves that the backend really isolates: once per process, per backend and binary; with
+ * `options.cacheDir`, a success proved on the same binaries and host kernel within
+ * `Limits.probeCacheAgeMsMax` is taken from disk instead of running the probe again.
+ */
+export function probeBackend(
+  backend: SandboxBackend,
+  backendPath?: string,
+  options: ProbeOptions = {},
+): Promise<ProbeResult> {
   const key = `${backend}\0${backendPath ?? ''}`;
   const cached = cache.get(key);
   if (cached !== undefined) return cached;
-  const probe = runProbe(backend, backendPath);
+  const probe =
+    options.cacheDir === undefined
+      ? runProbe(backend, backendPath)
+      : probeThroughDisk(backend, backendPath, options.cacheDir);
   cache.set(key, probe);
   return probe;
+}
+
+async function probeThroughDisk(
+  backend: SandboxBackend,
+  backendPath: string | undefined,
+  cacheDir: string,
+): Promise<ProbeResult> {
+  const binary = findBackendBinary(backend, backendPath);
+  // Taken before the probe runs: a binary replaced while it runs is stored under its old identity.
+  const identity = binary === null ? null : probeIdentity(backend, binary, findTool('prlimit'));
+  if (identity !== null) {
+    const version = loadProbeSuccess(cacheDir, identity, Date.now());
+    if (version !== null) return { ok: true, backend, version };
+  }
+  const result = await runProbe(backend, backendPath);
+  if (result.ok && identity !== null) storeProbeSuccess(cacheDir, identity, result.version, Date.now());
+  return result;
 }
 
 /**

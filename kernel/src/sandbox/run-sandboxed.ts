@@ -24,7 +24,9 @@ import { planSocketMasks } from './socket-masks.js';
 import { checkSpec } from './spec-check.js';
 import { spawnSandbox } from './spawn-sandbox.js';
 import { resolveToolchain, type Toolchain } from './toolchain.js';
-import type { RunSandboxedResult, SandboxSpec } from './types.js';
+import type { RunSandboxedResult, SandboxMount, SandboxSpec } from './types.js';
+
+type OverlayMount = Extract<SandboxMount, { readonly kind: 'overlay' }>;
 
 /**
  * Runs `spec.argv` in the sandbox and reports exit status, bounded output and its digest.
@@ -162,10 +164,7 @@ async function runBwrap(
             'crustcore-overlay',
             mount,
             String(overlays.length),
-            ...overlays.flatMap((overlay, index) => [
-              `lowerdir=${overlay.lowers.join(':')},upperdir=${overlay.upper},workdir=${overlay.work}`,
-              overlayMountPoints[index] ?? '',
-            ]),
+            ...overlays.flatMap((overlay, index) => [overlayOptions(overlay), overlayMountPoints[index] ?? '']),
           ];
     return await spawnSandbox({
       command: outerShell(),
@@ -207,6 +206,15 @@ while [ "$n" -gt 0 ]; do
   shift 2; n=$((n - 1))
 done
 exec "$@"`;
+
+/**
+ * overlayfs options of one overlay. `userxattr`: mounted inside a user namespace, overlayfs can
+ * keep its opaque-directory and redirect marks only in `user.overlay.*` xattrs; without it,
+ * removing or renaming a directory of a lower layer fails with EIO.
+ */
+export function overlayOptions(overlay: Pick<OverlayMount, 'lowers' | 'upper' | 'work'>): string {
+  return `lowerdir=${overlay.lowers.join(':')},upperdir=${overlay.upper},workdir=${overlay.work},userxattr`;
+}
 
 function procsFileOf(bound: ProcessBound): string {
   return bound.kind === 'pidsCgroup' ? bound.procsFile : '';

@@ -67,6 +67,7 @@ const separator = Buffer.from('/');
  * in it becomes an inside path to cover with `/dev/null`. An overlay's layers are walked too,
  * but a socket there refuses the run (which layer's file shows through is overlayfs' choice).
  * A bind of a socket file itself is refused. `entriesMax` bounds all the walks of one run.
+ * Lower layers the caller marks `lowersWrittenByKernel` (the kernel's own pristine trees) are not walked.
  */
 export function planSocketMasks(mounts: readonly SandboxMount[], entriesMax: number): SocketMaskPlan {
   const masks: (readonly string[])[] = [];
@@ -112,7 +113,8 @@ export function planSocketMasks(mounts: readonly SandboxMount[], entriesMax: num
         break;
       }
       case 'overlay': {
-        for (const layer of [...mount.lowers, mount.upper]) {
+        const layers = mount.lowersWrittenByKernel === true ? [mount.upper] : [...mount.lowers, mount.upper];
+        for (const layer of layers) {
           const sockets = socketsUnder(layer);
           if ('refused' in sockets) return refused(sockets.refused);
           const first = sockets[0];

@@ -69,6 +69,9 @@ function checkMount(field: string, mount: SandboxMount): void {
       mount.lowers.forEach((lower, index) => checkOverlayPath(`${field}.lowers[${index}]`, lower));
       checkOverlayPath(`${field}.upper`, mount.upper);
       checkOverlayPath(`${field}.work`, mount.work);
+      if (mount.lowersWrittenByKernel !== undefined && typeof mount.lowersWrittenByKernel !== 'boolean') {
+        fail(`${field}.lowersWrittenByKernel`, 'must be a boolean');
+      }
       return;
     case 'tmpfs':
       return;

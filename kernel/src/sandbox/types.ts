@@ -19,6 +19,12 @@ export type SandboxMount =
       readonly upper: string;
       readonly work: string;
       readonly target: string;
+      /**
+       * True only when every lower layer is a tree the kernel wrote itself in its private state
+       * dir (a pristine base checkout) and that no sandbox ever gets writable: such layers are
+       * not walked for host Unix sockets (no host process puts one there). `upper` always is.
+       */
+      readonly lowersWrittenByKernel?: boolean;
     }
   | { readonly kind: 'tmpfs'; readonly target: string };
 

@@ -112,13 +112,16 @@ describe('attempt trees', () => {
     const repo = makeRepo(dir.path, { 'a.txt': 'a\n', 'src/b.txt': 'b\n' });
     const attempt = await attemptOf(repo.dir, repo.commit, join(dir.path, 'state'));
     const target = '/attempt';
-    const mountArgs = attempt
-      .sandboxMounts(target)
-      .flatMap((mount) =>
-        mount.kind === 'bindWritable'
-          ? ['--bind', mount.source, mount.target]
-          : ['--ro-bind', mount.source, mount.target],
-      );
+    const mountArgs = attempt.sandboxMounts(target).flatMap((mount) => {
+      switch (mount.kind) {
+        case 'bindWritable':
+          return ['--bind', mount.source, mount.target];
+        case 'bindReadOnly':
+          return ['--ro-bind', mount.source, mount.target];
+        case 'overlay':
+          throw new Error('a copy-layout attempt has no overlay mount');
+      }
+    });
     const script =
       'echo changed > a.txt && git status --porcelain && git diff --name-only && echo x > /attempt/.git/HEAD.w';
     const output = execFileSync(

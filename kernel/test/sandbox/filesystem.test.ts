@@ -59,6 +59,31 @@ describe('mount kinds', () => {
     expect(readFileSync(join(root, 'upper', 'new.txt'), 'utf8')).toBe('new\n');
   });
 
+  it('overlay: a directory of a lower layer can be removed, recreated and renamed', async () => {
+    const root = tempDir();
+    for (const name of ['lower/gone/deep', 'lower/moved', 'upper', 'work'])
+      mkdirSync(join(root, name), { recursive: true });
+    writeFileSync(join(root, 'lower', 'gone', 'deep', 'old.txt'), 'old\n');
+    writeFileSync(join(root, 'lower', 'moved', 'm.txt'), 'm\n');
+    const result = await run(
+      shellSpec('rm -rf gone && mkdir gone && echo new > gone/new.txt && mv moved renamed && ls -R', {
+        cwd: '/tree',
+        mounts: [
+          {
+            kind: 'overlay',
+            lowers: [join(root, 'lower')],
+            upper: join(root, 'upper'),
+            work: join(root, 'work'),
+            target: '/tree',
+          },
+        ],
+      }),
+    );
+    expect(text(result)).toBe('.:\ngone\nrenamed\n\n./gone:\nnew.txt\n\n./renamed:\nm.txt\n');
+    expect(readFileSync(join(root, 'lower', 'gone', 'deep', 'old.txt'), 'utf8')).toBe('old\n');
+    expect(readdirSync(join(root, 'lower', 'moved'))).toEqual(['m.txt']);
+  });
+
   it('tmpfs mounts are private and empty', async () => {
     const result = await run(
       shellSpec('ls -A /scratch; echo x > /scratch/f && cat /scratch/f', {

@@ -1,5 +1,5 @@
 /** Shared setup for the sandbox tests: real bwrap, real processes, temp dirs cleaned up. */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
@@ -15,8 +15,23 @@ export function requireBwrap(): void {
 
 const made: string[] = [];
 afterEach(() => {
-  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+  for (const dir of made.splice(0)) removeTree(dir);
 });
+
+/** Removes a temp tree; overlayfs leaves a `work/work` dir of mode 000 that a non-root owner must open up first. */
+function removeTree(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    const openUp = (path: string): void => {
+      if (!lstatSync(path).isDirectory()) return;
+      chmodSync(path, 0o700);
+      for (const name of readdirSync(path)) openUp(join(path, name));
+    };
+    openUp(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** A temp dir removed after the test. */
 export function tempDir(prefix = 'crustcore-sandbox-test-'): string {

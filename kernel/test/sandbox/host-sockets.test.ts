@@ -248,3 +248,27 @@ describe('runSandboxed refuses unsafe mounts', () => {
     ]);
   });
 });
+
+describe('overlay lower layers the kernel wrote itself', () => {
+  it('are not walked; the upper layer still is', async () => {
+    const layers = tempDir();
+    for (const name of ['lower/a', 'upper', 'work']) mkdirSync(join(layers, name), { recursive: true });
+    writeFileSync(join(layers, 'lower', 'a', 'f.txt'), 'f\n');
+    writeFileSync(join(layers, 'upper', 'u.txt'), 'u\n');
+    const overlay = (lowersWrittenByKernel: boolean): SandboxMount => ({
+      kind: 'overlay',
+      lowers: [join(layers, 'lower')],
+      upper: join(layers, 'upper'),
+      work: join(layers, 'work'),
+      target: '/tree',
+      lowersWrittenByKernel,
+    });
+    expect(planSocketMasks([overlay(false)], 1000)).toEqual({ ok: true, masks: [[]], entries: 3 });
+    expect(planSocketMasks([overlay(true)], 1000)).toEqual({ ok: true, masks: [[]], entries: 1 });
+    await listener(join(layers, 'upper', 'up.sock'));
+    expect(planSocketMasks([overlay(true)], 1000)).toEqual({
+      ok: false,
+      detail: `sandbox mounts refused: the overlay layer ${layers}/upper holds the host socket up.sock; remove it.`,
+    });
+  });
+});
