@@ -9,7 +9,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveRepo, runGit, type RepoInfo } from '../attempt/index.js';
 import { assertNever, taskVerdict, type Action, type Task, type TaskVerdict } from '../core/index.js';
-import { requiresApproval } from '../policy/index.js';
 import type { VerifiedPatch } from '../verify/verified-patch.js';
 import {
   findApprovalIn,
@@ -18,8 +17,9 @@ import {
   type DecisionRefusal,
   type LocatedApproval,
 } from './approval-flow.js';
-import { loadConfig, type ReviewModeSetting } from './config.js';
+import type { ReviewModeSetting } from './config.js';
 import { buildVerifiedCommit, commitToNewBranch, storePatch } from './deliver.js';
+import { gateIntegration, loadPolicy } from './policy-gate.js';
 import { ResumedTask, ResumeError } from './resume-task.js';
 import { StateDir } from './state-dir.js';
 
@@ -285,6 +285,8 @@ export interface IntegrateReport {
   readonly commit: string | null;
   readonly approvalId: string | null;
   readonly reason: string | null;
+  /** The rules-file decision that let the integration proceed; empty without a rules file. */
+  readonly policy: readonly string[];
   readonly log: { readonly path: string; readonly headSeq: number };
 }
 
@@ -302,7 +304,11 @@ export type IntegrateOutcome =
  */
 export async function integrateTask(request: IntegrateRequest): Promise<IntegrateOutcome> {
   const readClockMs = request.readClockMs ?? Date.now;
-  const reviewMode = loadConfig(request.env).reviewMode;
+  // The policy is read when the command starts: a malformed config or rules file changes nothing.
+  const loaded = loadPolicy(request.env);
+  if (!loaded.ok) return { kind: 'usage', message: loaded.message };
+  const policy = loaded.policy;
+  const reviewMode = policy.reviewMode;
   const repoResult = await resolveRepo(request.repoDir);
   if (!repoResult.ok) {
     return {
@@ -331,7 +337,18 @@ export async function integrateTask(request: IntegrateRequest): Promise<Integrat
     const task = resumed.task();
     const unusable = await precondition(task, repo, repoState, request.branch);
     if (unusable !== null) return { kind: 'refused', message: unusable };
-    const needsApproval = requiresApproval('integrateExistingBranch', reviewMode);
+    // The rules judge the files of the verified patch as the log recorded them, never a file on disk.
+    const files = resumed.evidence(task.patchDigest ?? '')?.files;
+    if (files === undefined) {
+      return {
+        kind: 'refused',
+        message: `the log of task ${task.taskId} holds no verify evidence for its patch; run the task again`,
+      };
+    }
+    const gate = gateIntegration(policy, request.branch, files);
+    if (gate.verdict === 'refused') return { kind: 'refused', message: gate.message };
+    for (const line of gate.lines) request.progress(line);
+    const needsApproval = gate.needsApproval;
     let via: 'cli-tty' | 'cli-yes' = 'cli-yes';
     if (!needsApproval && !request.yes) {
       const answer = await request.confirm(
@@ -391,6 +408,7 @@ export async function integrateTask(request: IntegrateRequest): Promise<Integrat
         commit: after.integration?.commit ?? null,
         approvalId: outcome.approvalId,
         reason: integrated || waiting ? null : reason === '' ? (after.integrationError ?? null) : reason,
+        policy: gate.lines,
         log: { path: resumed.logPath, headSeq: resumed.driver.head.seq },
       },
     };

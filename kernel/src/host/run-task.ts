@@ -25,7 +25,15 @@ import {
   type GitError,
   type RepoInfo,
 } from '../attempt/index.js';
-import { assertNever, type Action, type Integrity, type Task, type TaskVerdict, taskVerdict } from '../core/index.js';
+import {
+  assertNever,
+  Limits,
+  type Action,
+  type Integrity,
+  type Task,
+  type TaskVerdict,
+  taskVerdict,
+} from '../core/index.js';
 import { anchorKeyName } from '../log/index.js';
 import { LogWriter } from '../log/log-writer.js';
 import { issueReceipt, receiptsKeyName, type Receipt } from '../log/receipts.js';
@@ -48,6 +56,7 @@ import { requestApproval } from './approval-flow.js';
 import { checkNewBranch, commitToNewBranch, storePatch, writeFileAtomic } from './deliver.js';
 import { describeHidden, flagHiddenText } from './hidden-text.js';
 import { patchSideReaders } from './patch-sides.js';
+import { checkBranchDelivery, startRun, type RunPlan, type RunPolicy } from './policy-gate.js';
 import { redactEventFields } from './redact-event.js';
 import { RedactingTaskDriver } from './redacting-task-driver.js';
 import { SecretLimits } from '../secrets/limits.js';
@@ -86,6 +95,11 @@ export interface RunRequest {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** One line of progress for a person; never parsed. */
   readonly progress: (line: string) => void;
+  /**
+   * The user's policy (review mode, protected paths, rules file) and how to ask the user; absent
+   * means the defaults: no rules file, nothing confirmed before execute.
+   */
+  readonly policy?: RunPolicy;
 }
 
 /** One attempt as the report shows it. */
@@ -137,8 +151,12 @@ export interface RunReport {
   readonly log: { readonly path: string; readonly headSeq: number; readonly headHash: string };
 }
 
-/** A request the kernel will not start: exit 2, one line, nothing written. */
+/**
+ * A request the kernel will not start, one line, nothing written: `usage` (exit 2) for a bad
+ * request or a missing confirmation, `refused` (exit 1) when the policy or the user said no.
+ */
 export interface RunUsageError {
+  readonly code: 'usage' | 'refused';
   readonly message: string;
 }
 
@@ -202,37 +220,66 @@ export async function runTask(
   if (request.verifyCommand.trim() === '') {
     return {
       ok: false,
-      error: { message: "the verify command is empty; pass --verify '<command>' (e.g. --verify 'npm test')" },
+      error: {
+        code: 'usage',
+        message: "the verify command is empty; pass --verify '<command>' (e.g. --verify 'npm test')",
+      },
     };
   }
   const repoResult = await resolveRepo(request.repoDir);
   if (!repoResult.ok) {
     return {
       ok: false,
-      error: { message: `${request.repoDir} is not a git repository (${repoResult.error.detail}); pass --dir <repo>` },
+      error: {
+        code: 'usage',
+        message: `${request.repoDir} is not a git repository (${repoResult.error.detail}); pass --dir <repo>`,
+      },
     };
   }
   const repo: RepoInfo = repoResult.repo;
   const base = await resolveBase(repo.topLevel, request.baseRev);
   if (!base.ok) {
-    return { ok: false, error: { message: `unknown --base '${request.baseRev}': ${base.error.detail}` } };
+    return {
+      ok: false,
+      error: { code: 'usage', message: `unknown --base '${request.baseRev}': ${base.error.detail}` },
+    };
   }
   if (request.branch !== undefined) {
     // A branch name is recorded and printed as an id, never rewritten: one holding a secret is refused.
     if (activeClean(request.branch) !== request.branch) {
       return {
         ok: false,
-        error: { message: '--branch: the name holds a secret, a token or hidden characters; choose another name' },
+        error: {
+          code: 'usage',
+          message: '--branch: the name holds a secret, a token or hidden characters; choose another name',
+        },
       };
     }
     const unusable = await checkNewBranch(repo, request.branch);
-    if (unusable !== null) return { ok: false, error: { message: `--branch: ${unusable.detail}` } };
+    if (unusable !== null) return { ok: false, error: { code: 'usage', message: `--branch: ${unusable.detail}` } };
+  }
+  // The policy is applied before the state dir or a log is touched: a refusal leaves no trace.
+  let policyRisks: readonly string[] = [];
+  if (request.policy !== undefined) {
+    const started = await startRun(request.policy, runPlanOf(request, repo.topLevel, base.commit));
+    if (!started.ok) return { ok: false, error: { code: started.code, message: started.message } };
+    policyRisks = started.risks;
+  }
+  const risks = risksOf(request, policyRisks);
+  if (risks.length > Limits.risksMax) {
+    return {
+      ok: false,
+      error: {
+        code: 'usage',
+        message: `the run would record ${risks.length} risks, more than ${Limits.risksMax}; pass fewer --allow-protected or --worker-env, or narrow protectedPaths.allow in the config`,
+      },
+    };
   }
   let stateDir: StateDir;
   try {
     stateDir = StateDir.open(request.env);
   } catch (error) {
-    return { ok: false, error: { message: (error as Error).message } };
+    return { ok: false, error: { code: 'usage', message: (error as Error).message } };
   }
   const repoState = stateDir.repoDir(repo.topLevel);
   for (const id of removeStaleAttempts(repoState))
@@ -257,12 +304,74 @@ export async function runTask(
   });
   const receiptsKey = stateDir.loadOrCreateKey(receiptsKeyName);
   const driver = new RedactingTaskDriver(writer, activeClean, activeSecretsBoundary());
-  const runner = new TaskRunner(request, repo, repoState, base.commit, taskId, driver, receiptsKey, stateDir.path);
+  const runner = new TaskRunner(
+    request,
+    repo,
+    repoState,
+    base.commit,
+    taskId,
+    driver,
+    receiptsKey,
+    stateDir.path,
+    risks,
+  );
   try {
     return { ok: true, report: await runner.run() };
   } finally {
     runner.cleanUp();
   }
+}
+
+/** What the user sees before confirming a run. */
+function runPlanOf(request: RunRequest, repo: string, baseCommit: string): RunPlan {
+  const candidate = request.candidate;
+  let candidateText: string;
+  let grants: readonly string[] = [];
+  switch (candidate.kind) {
+    case 'patch':
+      candidateText = `the patch ${candidate.source}`;
+      break;
+    case 'workingTree':
+      candidateText = 'your uncommitted changes';
+      break;
+    case 'model':
+      candidateText = `the model ${candidate.label}, acting through the kernel's tools`;
+      break;
+    case 'worker':
+      candidateText = `the worker '${candidate.command}', run in the sandbox`;
+      grants = [...(candidate.grant.network ? ['network'] : []), ...candidate.grantNames.map((name) => `env ${name}`)];
+      break;
+    default:
+      return assertNever(candidate);
+  }
+  return {
+    repo,
+    baseCommit,
+    candidate: candidate.kind,
+    candidateText,
+    verifyCommand: request.verifyCommand,
+    attemptsMax: request.attemptsMax,
+    grants,
+    branch: request.branch ?? null,
+  };
+}
+
+/**
+ * What the user let untrusted code do beyond the defaults, and the policy decisions that let the
+ * run start, one line each, for `taskCreated.risks`.
+ */
+function risksOf(request: RunRequest, policyRisks: readonly string[]): string[] {
+  const risks: string[] = [];
+  if (request.candidate.kind === 'worker') {
+    if (request.candidate.grant.network) risks.push('worker-network: the worker may reach the network');
+    for (const name of request.candidate.grantNames) risks.push(`worker-env: the worker sees $${name}`);
+  }
+  for (const glob of request.allowProtected) risks.push(`allow-protected: ${glob}`);
+  for (const glob of request.policy?.policy.protectedAllow ?? []) risks.push(`allow-protected (config): ${glob}`);
+  const hidden = flagHiddenText(request.goal);
+  if (hidden.total > 0) risks.push(`goal: hidden text escaped (${describeHidden(hidden.counts)})`);
+  risks.push(...policyRisks);
+  return risks;
 }
 
 /** Performs the actions of one task's log. */
@@ -280,7 +389,9 @@ class TaskRunner {
   readonly #attempts = new Map<number, AttemptContext>();
   readonly #redactor = activeRedactor();
   #agent: AgentRunner | null = null;
-  readonly #risks: string[] = [];
+  readonly #risks: readonly string[];
+  /** Set when the policy kept `--branch` from being written: the run then exits 1. */
+  #deliveryRefused = false;
   #receipt: Receipt | null = null;
   #workingTreePatch: DeriveResult | null = null;
   #verified: VerifiedPatch | null = null;
@@ -298,6 +409,7 @@ class TaskRunner {
     driver: TaskDriver,
     receiptsKey: ReturnType<StateDir['loadOrCreateKey']>,
     stateRoot: string,
+    risks: readonly string[],
   ) {
     this.#request = request;
     this.#repo = repo;
@@ -316,13 +428,7 @@ class TaskRunner {
       hostHome: home,
       denyPaths: [stateRoot],
     };
-    if (request.candidate.kind === 'worker') {
-      if (request.candidate.grant.network) this.#risks.push('worker-network: the worker may reach the network');
-      for (const name of request.candidate.grantNames) this.#risks.push(`worker-env: the worker sees $${name}`);
-    }
-    for (const glob of request.allowProtected) this.#risks.push(`allow-protected: ${glob}`);
-    const hidden = flagHiddenText(request.goal);
-    if (hidden.total > 0) this.#risks.push(`goal: hidden text escaped (${describeHidden(hidden.counts)})`);
+    this.#risks = risks;
   }
 
   async run(): Promise<RunReport> {
@@ -620,9 +726,11 @@ class TaskRunner {
       throw new Error(`runVerify for attempt ${attempt} has no matching derived patch`);
     }
     const base = await this.#baseContents(tree, derived);
+    const policy = this.#request.policy?.policy;
     const { integrity: patchIntegrity, acceptedProtected } = judgeIntegrity(derived, {
-      allow: this.#request.allowProtected,
+      allow: [...this.#request.allowProtected, ...(policy?.protectedAllow ?? [])],
       read: contentReader(base, tree.treeDir),
+      extraRules: policy?.protectedExtra ?? [],
     });
     // Scanned before verify runs (verify may rewrite the tree): a secret or token the patch adds is never delivered.
     const secretHits = secretsInPatch(derived, {
@@ -745,6 +853,17 @@ class TaskRunner {
   async #integrate(branch: string): Promise<readonly Action[]> {
     const verified = this.#verified;
     if (verified === null) throw new Error('integratePatch before a VerifiedPatch exists');
+    if (this.#request.policy !== undefined) {
+      // The rules are asked again with the verified patch's paths, before the branch exists.
+      const checked = await checkBranchDelivery(this.#request.policy, branch, verified.files);
+      if (!checked.ok) {
+        this.#deliveryRefused = true;
+        this.#branch = { name: branch, commit: null, error: checked.reason };
+        this.#request.progress(`branch '${branch}' not created: ${checked.reason}`);
+        return this.#driver.emit({ kind: 'integrationFailed', taskId: this.#taskId, reason: checked.reason });
+      }
+      for (const line of checked.lines) this.#request.progress(line);
+    }
     const result = await commitToNewBranch({
       repo: this.#repo,
       branch,
@@ -824,7 +943,7 @@ class TaskRunner {
       task.reason === null || task.reason === undefined ? null : `${task.reason.code}: ${task.reason.detail}`;
     const report: RunReport = {
       verdict,
-      exitCode: exitCodeOf(verdict),
+      exitCode: this.#deliveryRefused ? 1 : exitCodeOf(verdict),
       taskId: this.#taskId,
       repo: this.#repo.topLevel,
       baseCommit: this.#baseCommit,

@@ -20,7 +20,13 @@ import {
   type SandboxMount,
   type SandboxResult,
 } from '../sandbox/index.js';
-import { classifyProtected, type ContentReader, type ProtectedViolation } from './protected-paths.js';
+import {
+  classifyProtected,
+  DefaultProtectedRules,
+  type ContentReader,
+  type ProtectedRule,
+  type ProtectedViolation,
+} from './protected-paths.js';
 import { mintVerifiedPatch, type MintRefusal, type VerifiedPatch } from './verified-patch.js';
 
 /** Where the attempt tree appears inside the sandbox. */
@@ -61,13 +67,21 @@ export function dependencyMounts(repoDir: string, target: string): SandboxMount[
   return mounts;
 }
 
-/** Judges a derived patch's protected-path changes: violations not covered by `allow` need approval. */
+/**
+ * Judges a derived patch's protected-path changes: violations not covered by `allow` need
+ * approval. `extraRules` (the user's config) are checked after the default rules, never instead.
+ */
 export function judgeIntegrity(
   patch: DerivedPatch,
-  options: { readonly allow: readonly string[]; readonly read: ContentReader },
+  options: {
+    readonly allow: readonly string[];
+    readonly read: ContentReader;
+    readonly extraRules?: readonly ProtectedRule[];
+  },
 ): { readonly integrity: Integrity; readonly acceptedProtected: readonly ProtectedViolation[] } {
-  const all = classifyProtected(patch.files, { read: options.read });
-  const remaining = classifyProtected(patch.files, { read: options.read, allow: options.allow });
+  const rules = [...DefaultProtectedRules, ...(options.extraRules ?? [])];
+  const all = classifyProtected(patch.files, { rules, read: options.read });
+  const remaining = classifyProtected(patch.files, { rules, read: options.read, allow: options.allow });
   const accepted = all.filter((v) => !remaining.some((r) => r.path === v.path && r.rule === v.rule));
   const integrity: Integrity =
     remaining.length > 0

@@ -31,6 +31,7 @@ export function renderIntegrate(report: IntegrateReport): string {
   } else {
     lines.push(`NOT INTEGRATED ${task}: ${report.reason ?? 'unknown reason'}`);
   }
+  lines.push(...report.policy);
   lines.push(`log: ${report.log.path} (head record ${report.log.headSeq})`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { modelCandidateFromFlags } from '../../host/agent-model.js';
+import { loadPolicy } from '../../host/policy-gate.js';
 import { runTask, type CandidateRequest, type RunReport, type RunRequest } from '../../host/run-task.js';
 import type { SandboxBackend } from '../../sandbox/index.js';
 import type { Command, CommandArgs } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
 import type { Io } from '../io.js';
+import { ttyConfirm } from './approve.js';
 
 /** Bounds on what `run` accepts from the command line. */
 export const RunLimits = {
@@ -202,7 +204,7 @@ export const runCommand: Command = {
   summary:
     'Verify a change (a patch, a worker, or your uncommitted edits) in the sandbox; deliver it only if it passes.',
   usage:
-    "crustcore run --verify '<cmd>' [--dir <repo>] [--goal <text>] [--patch <file> | --worker '<cmd>' | --model <provider>:<model> [--script <file>] [--turns N]] [--attempts N] [--base <rev>] [--timeout <s>] [--sandbox bwrap|gvisor] [--out <file>] [--branch <name>] [--allow-protected <glob>]... [--json]",
+    "crustcore run --verify '<cmd>' [--dir <repo>] [--goal <text>] [--patch <file> | --worker '<cmd>' | --model <provider>:<model> [--script <file>] [--turns N]] [--attempts N] [--base <rev>] [--timeout <s>] [--sandbox bwrap|gvisor] [--out <file>] [--branch <name>] [--allow-protected <glob>]... [--yes] [--json]",
   options: {
     dir: { type: 'string', valueName: '<repo>', description: 'the git repository (default: the current directory)' },
     verify: {
@@ -228,14 +230,18 @@ export const runCommand: Command = {
       valueName: '<NAME>',
       description: 'pass this variable to the worker (repeatable; recorded as a risk)',
     },
-    attempts: { type: 'string', valueName: '<N>', description: 'verify rounds with --worker or --model (default 2; 1 otherwise)' },
+    attempts: {
+      type: 'string',
+      valueName: '<N>',
+      description: 'verify rounds with --worker or --model (default 2; 1 otherwise)',
+    },
     base: { type: 'string', valueName: '<rev>', description: 'the base commit (default HEAD)' },
     timeout: { type: 'string', valueName: '<s>', description: 'seconds each sandboxed run may take (default 600)' },
     sandbox: { type: 'string', valueName: 'bwrap|gvisor', description: 'the sandbox backend (default bwrap)' },
     model: {
       type: 'string',
       valueName: '<provider>:<model>',
-      description: 'let a model make the change through the kernel\'s tools (e.g. openai:gpt-4o-mini, mock:scripted)',
+      description: "let a model make the change through the kernel's tools (e.g. openai:gpt-4o-mini, mock:scripted)",
     },
     script: { type: 'string', valueName: '<file>', description: 'the JSON script of turns for --model mock:scripted' },
     turns: { type: 'string', valueName: '<N>', description: 'model turns per attempt with --model (default 24)' },
@@ -260,6 +266,11 @@ export const runCommand: Command = {
       valueName: '<glob>',
       description: 'accept changes to protected paths matching this glob (repeatable; recorded in the log)',
     },
+    yes: {
+      type: 'boolean',
+      description:
+        'confirm the plan without asking when your review mode or rules file wants a confirmation (for scripts; recorded as cli-yes)',
+    },
   },
   positionals: [],
   run: async (args, io) => {
@@ -269,11 +280,27 @@ export const runCommand: Command = {
       io.stderr(`crustcore: ${request}. Run 'crustcore help run'.\n`);
       return ExitCode.usage;
     }
-    const outcome = await runTask(request);
-    if (!outcome.ok) {
-      if (args.json) io.stdout(`${JSON.stringify({ error: { code: 'usage', message: outcome.error.message } })}\n`);
-      io.stderr(`crustcore: ${outcome.error.message}\n`);
+    // The policy is read when the command starts: a malformed config or rules file runs nothing.
+    const loaded = loadPolicy(io.env);
+    if (!loaded.ok) {
+      if (args.json) io.stdout(`${JSON.stringify({ error: { code: 'config', message: loaded.message } })}\n`);
+      io.stderr(`crustcore: ${loaded.message}\n`);
       return ExitCode.usage;
+    }
+    const outcome = await runTask({
+      ...request,
+      policy: {
+        policy: loaded.policy,
+        yes: flag(args, 'yes'),
+        confirm: ttyConfirm,
+        show: (text) => io.stderr(`crustcore: ${text}\n`),
+      },
+    });
+    if (!outcome.ok) {
+      const { code, message } = outcome.error;
+      if (args.json) io.stdout(`${JSON.stringify({ error: { code, message } })}\n`);
+      io.stderr(`crustcore: ${message}\n`);
+      return code === 'refused' ? ExitCode.failed : ExitCode.usage;
     }
     const { patchText: _patchText, ...json } = outcome.report;
     io.stdout(args.json ? `${JSON.stringify(json)}\n` : renderRunReport(outcome.report));
