@@ -938,6 +938,8 @@ class TaskRunner {
     const shownPatch =
       verdict === 'verified' || verdict === 'integrated' || verdict === 'needs-approval' ? derived : null;
     const integrity = last?.run?.integrity;
+    // The final checkpoint belongs to the log the report points at, so the log is closed first.
+    this.#driver.close();
     const head = this.#driver.head;
     const reason =
       task.reason === null || task.reason === undefined ? null : `${task.reason.code}: ${task.reason.detail}`;
@@ -970,10 +972,7 @@ class TaskRunner {
       risks: this.#risks,
       log: { path: this.#driver.logPath, headSeq: head.seq, headHash: head.hash },
     };
-    const checkpoint = this.#driver.close();
-    void checkpoint;
-    const closedHead = this.#driver.head;
-    return { ...report, log: { path: this.#driver.logPath, headSeq: closedHead.seq, headHash: closedHead.hash } };
+    return report;
   }
 }
 
