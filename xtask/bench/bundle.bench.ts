@@ -8,7 +8,7 @@ import { loadSizeBudget } from '../src/gates/size-budget.js';
 import { repoRoot } from '../src/repo-root.js';
 
 /** How many timed runs each command gets, after the warm-up runs. */
-const Limits = { runs: 15, warmUpRuns: 2, ratioMax: 1.3 } as const;
+const Limits = { runs: 15, warmUpRuns: 2, ratioMax: 1.3, bundleKibTarget: 150 } as const;
 
 function timeOnceMs(args: readonly string[]): number {
   const startMs = performance.now();
@@ -51,7 +51,14 @@ export default async function bench(): Promise<readonly BenchFigure[]> {
   const bareMedianMs = median(bareMs);
 
   return [
-    { name: 'nano bundle size', value: statSync(bundle).size / 1024, unit: 'KiB', target: { op: '<=', value: kibMax } },
+    // The figure the kernel aims at; the size gate's budget (size-budget.json) is the hard ceiling.
+    {
+      name: 'nano bundle size',
+      value: statSync(bundle).size / 1024,
+      unit: 'KiB',
+      target: { op: '<=', value: Limits.bundleKibTarget },
+    },
+    { name: 'nano bundle budget (size gate)', value: kibMax, unit: 'KiB' },
     { name: 'crustcore version cold start (median)', value: crustcoreMedianMs, unit: 'ms' },
     { name: 'node -e 0 cold start (median)', value: bareMedianMs, unit: 'ms' },
     {
