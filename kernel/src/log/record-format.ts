@@ -94,14 +94,130 @@ function suffixProblem(line: Buffer, suffixStart: number): string | null {
  * caller, which knows the previous record; a `prev` that is not 64 hex digits cannot match it.
  */
 export function parseRecordLine(line: Buffer): ParseResult {
-  const length = line.length;
+  return parseRecordAt(line, 0, line.length, null);
+}
+
+/**
+ * `parseRecordLine` over `buffer[start, end)` without copying it. `expectedPrev`, when given, is
+ * the hash the caller expects in `prev`; it only selects a faster path (the returned record is
+ * the same either way), so the caller must still compare `prev` itself.
+ */
+export function parseRecordAt(buffer: Buffer, start: number, end: number, expectedPrev: string | null): ParseResult {
+  const length = end - start;
   if (length < hashSuffixBytes + headerStart.length) return malformed('line too short to be a record');
+  const suffixStart = end - hashSuffixBytes;
+  const actualHash = sha256Hex(buffer.subarray(start, suffixStart));
+  // Fast path for a well-formed ASCII header: every check is done on the bytes in place. Any
+  // deviation falls back to the string path below, which alone decides the reason.
+  if (expectedPrev !== null) {
+    const record = fastRecord(buffer, start, suffixStart, actualHash, expectedPrev);
+    if (record !== null) return { ok: true, record };
+  }
+  return parseSlow(buffer.subarray(start, end), actualHash);
+}
+
+const quote = 0x22;
+const closeBrace = 0x7d;
+const comma = 0x2c;
+const digit0 = 0x30;
+const digit9 = 0x39;
+const hashFieldBytes = Buffer.from(hashFieldPrefix, 'latin1');
+const headerStartBytes = Buffer.from(headerStart, 'latin1');
+const prevFieldBytes = Buffer.from(prevField, 'latin1');
+const kindFieldBytes = Buffer.from(kindField, 'latin1');
+const bodyFieldBytes = Buffer.from(bodyField, 'latin1');
+const kindBytes: readonly (readonly [RecordKind, Buffer])[] = [
+  [RecordKind.event, Buffer.from('event"', 'latin1')],
+  [RecordKind.checkpoint, Buffer.from('checkpoint"', 'latin1')],
+  [RecordKind.genesis, Buffer.from('genesis"', 'latin1')],
+];
+
+/** Whether `buffer` holds exactly `expected` at `at`. */
+function bytesAt(buffer: Buffer, at: number, expected: Buffer): boolean {
+  for (let i = 0; i < expected.length; i++) if (buffer[at + i] !== expected[i]) return false;
+  return true;
+}
+
+/** Whether `buffer[at, at + 64)` is exactly the 64 ASCII characters of `hex`. */
+function hexAt(buffer: Buffer, at: number, hex: string): boolean {
+  // One native latin1 decode and string compare beats a per-byte loop here.
+  return at + 64 <= buffer.length && buffer.toString('latin1', at, at + 64) === hex;
+}
+
+/**
+ * The record when the line is exactly `{"seq":<n>,"prev":"<expectedPrev>","kind":"<kind>","body":`
+ * + a JSON object + `,"hash":"<actualHash>"}`; null on any deviation (the slow path then rules).
+ * It accepts only lines the slow path accepts, and returns the same record for them.
+ */
+function fastRecord(
+  buffer: Buffer,
+  start: number,
+  suffixStart: number,
+  actualHash: string,
+  expectedPrev: string,
+): ParsedRecord | null {
+  const hashStart = suffixStart + hashFieldBytes.length;
+  if (
+    !bytesAt(buffer, suffixStart, hashFieldBytes) ||
+    !hexAt(buffer, hashStart, actualHash) ||
+    buffer[hashStart + 64] !== quote ||
+    buffer[hashStart + 65] !== closeBrace ||
+    !bytesAt(buffer, start, headerStartBytes)
+  ) {
+    return null;
+  }
+  // "seq": 0, or 1 to 16 digits without a leading zero, as a safe integer.
+  let at = start + headerStartBytes.length;
+  const seqStart = at;
+  let seq = 0;
+  for (let byte = buffer[at]; byte !== undefined && byte >= digit0 && byte <= digit9 && at < suffixStart;) {
+    seq = seq * 10 + (byte - digit0);
+    byte = buffer[++at];
+  }
+  const seqDigits = at - seqStart;
+  if (
+    buffer[at] !== comma ||
+    seqDigits === 0 ||
+    seqDigits > 16 ||
+    (seqDigits > 1 && buffer[seqStart] === digit0) ||
+    !Number.isSafeInteger(seq)
+  ) {
+    return null;
+  }
+  if (!bytesAt(buffer, at, prevFieldBytes)) return null;
+  at += prevFieldBytes.length;
+  if (!hexAt(buffer, at, expectedPrev)) return null;
+  at += 64;
+  if (!bytesAt(buffer, at, kindFieldBytes)) return null;
+  at += kindFieldBytes.length;
+  let kind: RecordKind | null = null;
+  for (const [name, bytes] of kindBytes) {
+    if (bytesAt(buffer, at, bytes)) {
+      kind = name;
+      at += bytes.length - 1;
+      break;
+    }
+  }
+  if (kind === null || !bytesAt(buffer, at, bodyFieldBytes)) return null;
+  at += bodyFieldBytes.length;
+  if (at > suffixStart) return null;
+  const bodyJson = buffer.toString('utf8', at, suffixStart);
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyJson);
+  } catch {
+    return null;
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  return { seq, prev: expectedPrev, kind, body: body as Record<string, unknown>, bodyJson, hash: actualHash };
+}
+
+/** The string path: decides every line the fast path does not accept, with its exact reason. */
+function parseSlow(line: Buffer, actualHash: string): ParseResult {
+  const length = line.length;
   const suffixStart = length - hashSuffixBytes;
-  // Fast path: the stored hash equals the hash of the bytes before it. The exact suffix shape is
-  // then checked as a string comparison of 75 ASCII bytes.
   const suffix = line.toString('latin1', suffixStart);
   const storedHash = suffix.slice(hashFieldPrefix.length, hashFieldPrefix.length + 64);
-  const actualHash = sha256Hex(line.subarray(0, suffixStart));
   if (suffix !== `${hashFieldPrefix}${actualHash}"}`) {
     const problem = suffixProblem(line, suffixStart);
     if (problem !== null) return malformed(problem);

@@ -6,7 +6,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import type { MacKey } from '../host/state-dir.js';
 import { anchorMacValid, anchorPathOf, readAnchor, type AnchorRead } from './head-anchor.js';
-import { LogLimits, logFormatName, parseRecordLine, zeroHash, type ParsedRecord } from './record-format.js';
+import { LogLimits, logFormatName, parseRecordAt, zeroHash, type ParsedRecord } from './record-format.js';
 
 /** The verdict on a log as a whole. */
 export type LogStatus =
@@ -78,6 +78,16 @@ type Failure = {
   readonly byteOffset: number | null;
   readonly reason: string;
 };
+
+/** The failure of record `record` at `byteOffset`; a plain function so the loop allocates no closure. */
+function badRecord(
+  record: number,
+  byteOffset: number,
+  reason: string,
+  status: Failure['status'] = 'tampered',
+): Failure {
+  return { status, record, byteOffset, reason };
+}
 
 const genesisKeys = 'createdAtMs,format,logId,version';
 const checkpointKeys = 'actionCount,actionsSha256,eventCount,stateSha256';
@@ -234,41 +244,41 @@ function scanOpen(path: string, fd: number, size: number, anchorRead: AnchorRead
       };
       break;
     }
-    const parsed = parseRecordLine(buffer.subarray(start, newline));
+    const parsed = parseRecordAt(buffer, start, newline, prevHash);
     start = newline + 1;
-    const bad = (reason: string, status: Failure['status'] = 'tampered'): Failure => ({
-      status,
-      record: index,
-      byteOffset: offset,
-      reason,
-    });
     if (!parsed.ok) {
       failure =
         index === 0 && parsed.code === 'malformed'
-          ? bad(`the first line is not a crustcore log record: ${parsed.reason}`, 'notALog')
-          : bad(parsed.reason);
+          ? badRecord(index, offset, `the first line is not a crustcore log record: ${parsed.reason}`, 'notALog')
+          : badRecord(index, offset, parsed.reason);
       break;
     }
     const record = parsed.record;
     if (index === 0) {
       if (record.kind !== 'genesis') {
-        failure = bad('the first record is not a genesis record', 'notALog');
+        failure = badRecord(index, offset, 'the first record is not a genesis record', 'notALog');
         break;
       }
       const problem = genesisProblem(record.body);
       if (problem !== null) {
-        failure = bad(problem, 'notALog');
+        failure = badRecord(index, offset, problem, 'notALog');
         break;
       }
       logId = record.body['logId'] as string;
       createdAtMs = record.body['createdAtMs'] as number;
     }
     if (record.seq !== index) {
-      failure = bad(`"seq" is ${record.seq} where ${index} belongs: records were removed, inserted or reordered`);
+      failure = badRecord(
+        index,
+        offset,
+        `"seq" is ${record.seq} where ${index} belongs: records were removed, inserted or reordered`,
+      );
       break;
     }
     if (record.prev !== prevHash) {
-      failure = bad(
+      failure = badRecord(
+        index,
+        offset,
         index === 0
           ? 'the genesis record\'s "prev" is not all zeros'
           : `"prev" is not the hash of record ${index - 1}: records were reordered, or spliced in from another log`,
@@ -278,7 +288,7 @@ function scanOpen(path: string, fd: number, size: number, anchorRead: AnchorRead
     switch (record.kind) {
       case 'genesis':
         if (index !== 0) {
-          failure = bad('a second genesis record: records were spliced in from another log');
+          failure = badRecord(index, offset, 'a second genesis record: records were spliced in from another log');
           break scan;
         }
         break;
@@ -288,7 +298,7 @@ function scanOpen(path: string, fd: number, size: number, anchorRead: AnchorRead
       case 'checkpoint': {
         const problem = checkpointProblem(record.body);
         if (problem !== null) {
-          failure = bad(problem);
+          failure = badRecord(index, offset, problem);
           break scan;
         }
         checkpoints++;
