@@ -1,14 +1,7 @@
 import { StateDir, resolveStateDirPath, type MacKey } from '../host/state-dir.js';
 import { anchorKeyName } from '../log/head-anchor.js';
-import type { CommandArgs, OptionSpec } from './command.js';
+import type { CommandArgs } from './command.js';
 import type { Io } from './io.js';
-
-/** The `--state-dir` option of the commands that read logs. */
-export const stateDirOption: OptionSpec = {
-  type: 'string',
-  valueName: '<path>',
-  description: 'state dir holding the log-anchor key (default: $CRUSTCORE_STATE_DIR, then $XDG_STATE_HOME/crustcore)',
-};
 
 /** The `--state-dir` value, if given. */
 export function stateDirFlag(args: CommandArgs): string | undefined {

@@ -22,9 +22,13 @@ export type CommandArgs = {
   readonly json: boolean;
 };
 
+/** What a command does once its arguments are parsed; returns an `ExitCode`. */
+export type CommandAction = (args: CommandArgs, io: Io) => Promise<number>;
+
 /**
- * A CLI command: one file in `cli/commands/`, listed in `cli/commands/index.ts`. `--json` and
- * `--help` are added to every command by the dispatcher and are not listed in `options`.
+ * A CLI command: its metadata in `cli/commands/` (listed in `cli/commands/index.ts`), its
+ * implementation in `cli/actions/`. `--json` and `--help` are added to every command by the
+ * dispatcher and are not listed in `options`.
  */
 export type Command = {
   readonly name: string;
@@ -34,6 +38,9 @@ export type Command = {
   readonly usage: string;
   readonly options: Readonly<Record<string, OptionSpec>>;
   readonly positionals: readonly PositionalSpec[];
-  /** Runs the command; returns an `ExitCode`. Expected failures are reported on `io`, not thrown. */
-  readonly run: (args: CommandArgs, io: Io) => Promise<number>;
+  /**
+   * Runs the command; returns an `ExitCode`. Expected failures are reported on `io`, not thrown.
+   * It loads its implementation from `cli/actions/` with `import()`, so start-up stays cheap.
+   */
+  readonly run: CommandAction;
 };

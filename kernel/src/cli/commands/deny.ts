@@ -1,5 +1,4 @@
 import type { Command } from '../command.js';
-import { runDecision, ttyConfirm } from './approve.js';
 
 /** `crustcore deny <id>`: deny a pending approval; the task is rejected or stays unintegrated. */
 export const denyCommand: Command = {
@@ -10,5 +9,5 @@ export const denyCommand: Command = {
     yes: { type: 'boolean', description: 'confirm without asking (for scripts; recorded as cli-yes)' },
   },
   positionals: [{ name: 'id', required: true, description: "the approval id from 'crustcore approvals'" }],
-  run: (args, io) => runDecision('denied', args, io, ttyConfirm),
+  run: async (args, io) => (await import('../actions/deny.js')).denyAction(args, io),
 };

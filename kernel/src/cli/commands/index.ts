@@ -1,5 +1,6 @@
 /**
- * The command registry. Adding a command is one new file in this folder plus one line here.
+ * The command registry. Adding a command is its metadata in this folder, its implementation in
+ * `../actions/` (loaded with `import()` only when it runs), plus one line here.
  */
 import type { Command } from '../command.js';
 import { approvalsCommand } from './approvals.js';
