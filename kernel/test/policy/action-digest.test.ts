@@ -23,9 +23,9 @@ describe('canonicalJson', () => {
   });
 
   it('throws on values that are not JSON', () => {
-    expect(() => canonicalJson({ a: Number.NaN })).toThrow('non-finite number');
+    expect(() => canonicalJson({ a: Number.NaN })).toThrow('only finite numbers are JSON');
     expect(() => canonicalJson({ a: undefined } as never)).toThrow('is undefined');
-    expect(() => canonicalJson(new Date(0) as never)).toThrow('only plain objects');
+    expect(() => canonicalJson(new Date(0) as never)).toThrow('is not a plain object or array');
   });
 });
 
