@@ -20,54 +20,31 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, expect } from 'vitest';
-import type { RunReport } from '../../kernel/src/host/run-task.js';
+import { dirname, join } from 'node:path';
+import { afterEach, expect } from 'vitest';
+import {
+  cliPath,
+  Exit,
+  findBwrap,
+  repoRoot,
+  useBuiltCli,
+  type RunJson,
+  requireBwrap as requireSandbox,
+  childPath,
+  testGitEnv,
+} from '../support/cli-harness.js';
 
-/** The repository root, computed from this file's location. */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The built CLI the suite drives. */
-export const cliPath = join(repoRoot, 'kernel', 'dist', 'crustcore.js');
-
-/** Exit codes of `crustcore run` as documented. */
-export const Exit = { verified: 0, rejected: 1, usage: 2, refused: 3, needsApproval: 4 } as const;
-
-/** What `run --json` prints: the run report without the patch text. */
-export type RunJson = Omit<RunReport, 'patchText'>;
+export { cliPath, Exit, findBwrap, repoRoot, useBuiltCli, type RunJson, childPath };
 
 /** Bounds of the suite's own waiting. */
 export const SuiteLimits = {
   /** A CLI child that runs longer than this is killed and the test fails. */
   cliMs: 50_000,
-  /** Time given to building the CLI when it is missing. */
-  buildMs: 180_000,
 } as const;
-
-/** Builds the CLI once if it is missing (`npm test` builds before the tests run). */
-export function useBuiltCli(): void {
-  beforeAll(() => {
-    if (existsSync(cliPath)) return;
-    execFileSync('npx', ['tsx', 'xtask/src/main.ts', 'build', '--quiet'], { cwd: repoRoot, stdio: 'inherit' });
-    if (!existsSync(cliPath)) throw new Error(`the build did not produce ${cliPath}`);
-  }, SuiteLimits.buildMs);
-}
-
-/** The host's bubblewrap, if any. */
-export function findBwrap(): string | null {
-  const candidates = ['/usr/bin/bwrap', ...(process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, 'bwrap'))];
-  return candidates.find((path) => path !== 'bwrap' && existsSync(path)) ?? null;
-}
 
 /** The suite needs the real sandbox: it fails (never skips) without it, on CI and elsewhere. */
 export function requireBwrap(): void {
-  beforeAll(() => {
-    if (findBwrap() === null) {
-      throw new Error(
-        `bubblewrap (bwrap) is missing${process.env['CI'] === 'true' ? ' on CI' : ''}: the e2e suite needs the real sandbox; install bubblewrap`,
-      );
-    }
-  });
+  requireSandbox('e2e');
 }
 
 /** One test's isolated world: a temp root with a home and a state dir. */
@@ -90,11 +67,6 @@ export function useWorlds(): void {
   afterEach(() => {
     for (const world of liveWorlds.splice(0)) rmSync(world.root, { recursive: true, force: true });
   });
-}
-
-/** The PATH every child gets: this node's folder first, then the system. */
-export function childPath(): string {
-  return [...new Set([dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'])].join(':');
 }
 
 /** Makes a fresh world; `extraEnv` is added to (or overrides) the CLI child's environment. */
@@ -120,17 +92,7 @@ export function makeWorld(extraEnv: Readonly<Record<string, string>> = {}): Worl
 
 /** The environment of the test's own git commands: identity by env, no system or global config. */
 export function gitEnv(world: World): Record<string, string> {
-  return {
-    PATH: childPath(),
-    HOME: world.home,
-    LANG: 'C',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_AUTHOR_NAME: 'E2E Test',
-    GIT_AUTHOR_EMAIL: 'e2e@example.invalid',
-    GIT_COMMITTER_NAME: 'E2E Test',
-    GIT_COMMITTER_EMAIL: 'e2e@example.invalid',
-  };
+  return testGitEnv(world.home, { name: 'E2E Test', email: 'e2e@example.invalid' });
 }
 
 /** Runs the test's own git in `cwd`; returns stdout. */

@@ -20,23 +20,22 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, expect } from 'vitest';
+import { dirname, join } from 'node:path';
+import { afterEach, expect } from 'vitest';
 import type { Event, EventKind, EventOf } from '../../kernel/src/core/index.js';
-import type { RunReport } from '../../kernel/src/host/run-task.js';
+import {
+  cliPath,
+  Exit,
+  repoRoot,
+  useBuiltCli,
+  type RunJson,
+  requireBwrap as requireSandbox,
+  childPath,
+  testGitEnv,
+} from '../support/cli-harness.js';
 import type { InspectReport } from '../../kernel/src/log/index.js';
 
-/** The repository root, computed from this file's location. */
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** The built CLI the suite drives. */
-export const cliPath = join(repoRoot, 'kernel', 'dist', 'crustcore.js');
-
-/** Exit codes of `crustcore run` as documented. */
-export const Exit = { verified: 0, rejected: 1, usage: 2, refused: 3, needsApproval: 4 } as const;
-
-/** What `run --json` prints: the run report without the patch text. */
-export type RunJson = Omit<RunReport, 'patchText'>;
+export { cliPath, Exit, repoRoot, useBuiltCli, type RunJson, childPath };
 
 /** Bounds of the suite's own waiting. */
 export const SuiteLimits = {
@@ -47,28 +46,9 @@ export const SuiteLimits = {
   pollMs: 25,
 } as const;
 
-/** Builds the CLI once if it is missing (`npm test` builds before the tests run). */
-export function useBuiltCli(): void {
-  beforeAll(() => {
-    if (existsSync(cliPath)) return;
-    execFileSync('npx', ['tsx', 'xtask/src/main.ts', 'build', '--quiet'], { cwd: repoRoot, stdio: 'inherit' });
-    if (!existsSync(cliPath)) throw new Error(`the build did not produce ${cliPath}`);
-  }, 120_000);
-}
-
 /** The red-team cases need the real sandbox: fail (never skip) without it. */
 export function requireBwrap(): void {
-  beforeAll(() => {
-    const found = [
-      '/usr/bin/bwrap',
-      ...(process.env['PATH'] ?? '').split(delimiter).map((dir) => join(dir, 'bwrap')),
-    ].some((path) => path !== 'bwrap' && existsSync(path));
-    if (!found) {
-      throw new Error(
-        `bubblewrap (bwrap) is missing${process.env['CI'] === 'true' ? ' on CI' : ''}: the red-team suite needs the real sandbox`,
-      );
-    }
-  });
+  requireSandbox('red-team');
 }
 
 /** One test's isolated world: a temp root with a home, a state dir and a markers dir. */
@@ -91,12 +71,6 @@ export function useWorlds(): void {
   afterEach(() => {
     for (const world of liveWorlds.splice(0)) rmSync(world.root, { recursive: true, force: true });
   });
-}
-
-/** The PATH every child gets: this node's folder first, then the system. */
-export function childPath(): string {
-  const entries = [dirname(process.execPath), '/usr/local/bin', '/usr/bin', '/bin'];
-  return [...new Set(entries)].join(':');
 }
 
 /** Makes a fresh world; `extraEnv` (or its value for the world's root) is added to the CLI child's environment. */
@@ -125,17 +99,7 @@ export function makeWorld(
 
 /** The environment of the test's own git commands: identity by env, no system or global config. */
 export function gitEnv(world: World): Record<string, string> {
-  return {
-    PATH: childPath(),
-    HOME: world.home,
-    LANG: 'C',
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_AUTHOR_NAME: 'Red Team',
-    GIT_AUTHOR_EMAIL: 'redteam@example.invalid',
-    GIT_COMMITTER_NAME: 'Red Team',
-    GIT_COMMITTER_EMAIL: 'redteam@example.invalid',
-  };
+  return testGitEnv(world.home, { name: 'Red Team', email: 'redteam@example.invalid' });
 }
 
 /** Runs the test's own git in `cwd`; returns stdout. */
