@@ -6,12 +6,14 @@
  * mode `auto` and through an approval otherwise. Every refusal is checked to leave the state dir
  * (and the repo) unchanged, and every log to stay intact and replayable.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../../kernel/src/core/index.js';
 import {
   cli,
+  cliPath,
   expectLogSound,
   git,
   logsOf,
@@ -22,6 +24,7 @@ import {
   runJson,
   sha256,
   snapshotTree,
+  SuiteLimits,
   useBuiltCli,
   useWorlds,
   writeFiles,
@@ -102,6 +105,39 @@ function stateSnapshot(world: World): Record<string, string> {
   return snapshotTree(world.state, (relative) => relative.endsWith('.lock'));
 }
 
+/**
+ * Runs the CLI in a real pseudo-terminal (util-linux `script`) and types `keys` once `prompt` shows;
+ * the screen ends with the CLI's exit code. Killed after the suite's CLI bound.
+ */
+function underTerminal(
+  world: World,
+  args: readonly string[],
+  prompt: string,
+  keys: string,
+): Promise<{ readonly screen: string }> {
+  const quote = (text: string): string => `'${text.replaceAll("'", "'\\''")}'`;
+  const command = `${[process.execPath, cliPath, ...args].map(quote).join(' ')}; echo "exit $?"`;
+  const child = spawn('script', ['-qec', command, '/dev/null'], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  let typed = false;
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    screen += chunk;
+    if (!typed && screen.includes(prompt)) {
+      typed = true;
+      child.stdin.write(keys);
+    }
+  });
+  const deadline = setTimeout(() => child.kill('SIGKILL'), SuiteLimits.cliMs);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(deadline);
+      resolve({ screen });
+    });
+  });
+}
+
 describe('approve and deny a protected patch', () => {
   it('approvals lists it; approve --yes delivers the VerifiedPatch once; the log stays sound', async () => {
     const world = configuredWorld();
@@ -173,6 +209,25 @@ describe('approve and deny a protected patch', () => {
       stderr: `crustcore: no terminal to confirm on; pass --yes to approve approval ${id} from a script\n`,
     });
     expect(stateSnapshot(world)).toEqual(before);
+  });
+
+  it('on a terminal: end of input is a no and changes nothing; typing y grants it', async () => {
+    const world = configuredWorld();
+    const { logPath } = await protectedRun(world);
+    const id = (await pending(world))[0]?.approvalId ?? '';
+    const before = stateSnapshot(world);
+    const closed = await underTerminal(world, ['approve', id], '[y/N] ', '\u0004');
+    expect(closed.screen).toContain('not confirmed; nothing was changed');
+    expect(closed.screen).toContain('exit 1');
+    expect(stateSnapshot(world)).toEqual(before);
+
+    const typed = await underTerminal(world, ['approve', id], '[y/N] ', 'y\r');
+    expect(typed.screen).toContain('exit 0');
+    const resolved = (await events(world, logPath)).filter((event) => event.kind === 'approvalResolved');
+    expect(resolved).toEqual([
+      expect.objectContaining({ approvalId: id, actor: 'user', decision: 'granted' }) as unknown as Event,
+    ]);
+    await expectLogSound(world, logPath);
   });
 
   it('an edited expiry is detected by the MAC and refused; nothing changes', async () => {

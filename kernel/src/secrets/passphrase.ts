@@ -78,13 +78,16 @@ export async function promptHidden(prompt: string): Promise<Result<string, 'canc
   // Echo goes off before the prompt shows, so nothing typed after seeing it is ever echoed.
   input.setRawMode(true);
   const lines = createInterface({ input, output: sink, terminal: true, historySize: 0 });
-  await writeTerminal(prompt);
+  // Listen before the prompt shows: an answer typed (or pasted) the moment it appears can be read
+  // before the prompt's write completes, and a line nobody listens for is lost for good.
+  const answered = new Promise<string | undefined>((resolve) => {
+    lines.once('line', resolve);
+    lines.once('close', () => resolve(undefined));
+    lines.once('SIGINT', () => resolve(undefined));
+  });
   try {
-    const answer = await new Promise<string | undefined>((resolve) => {
-      lines.once('line', resolve);
-      lines.once('close', () => resolve(undefined));
-      lines.once('SIGINT', () => resolve(undefined));
-    });
+    await writeTerminal(prompt);
+    const answer = await answered;
     return answer === undefined ? fail('cancelled') : ok(answer);
   } finally {
     lines.close();

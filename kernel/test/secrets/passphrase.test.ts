@@ -2,7 +2,8 @@
  * Invariant: a passphrase comes from its environment variable (which is deleted once read) or from
  * the terminal with echo off; with neither, the error names the variable to set.
  * Method: plain objects for the environment; a real pseudo-terminal (util-linux `script`) for the
- * prompt, typing only after the prompt appears and checking the answer never shows on screen.
+ * prompt, typing only after the prompt appears and checking the answer never shows on screen; a fixture
+ * whose terminal writes settle late proves an answer typed at once is not lost.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -54,9 +55,14 @@ function underTerminal(args: readonly string[], answers: ReadonlyArray<readonly 
       child.stdin.write(`${answer[1]}\r`);
     }
   });
+  // A prompt that never returns ends here, with the screen as it stood, instead of at the test timeout.
+  const deadline = setTimeout(() => child.kill('SIGKILL'), 20_000);
   return new Promise((resolve, reject) => {
     child.on('error', reject);
-    child.on('close', () => resolve(screen));
+    child.on('close', () => {
+      clearTimeout(deadline);
+      resolve(screen);
+    });
   });
 }
 
@@ -78,5 +84,18 @@ describe('readPassphrase on a terminal', () => {
     );
     expect(screen).toContain('result error passphraseMismatch');
     expect(screen).not.toContain('answer');
+  });
+
+  it('reads an answer typed before the prompt has finished writing', async () => {
+    const screen = await underTerminal(
+      ['confirm', 'slow-write'],
+      [
+        ['Vault passphrase: ', 'quick answer'],
+        ['Repeat it: ', 'quick answer'],
+      ],
+    );
+    const digest = createHash('sha256').update('quick answer').digest('hex');
+    expect(screen).toContain(`result ok length=12 sha256=${digest}`);
+    expect(screen).not.toContain('quick');
   });
 });

@@ -26,9 +26,12 @@ export const ttyConfirm: Confirm = (question) => {
   if (process.stdin.isTTY !== true) return Promise.resolve(null);
   return new Promise((resolveAnswer) => {
     const prompt = createInterface({ input: process.stdin, output: process.stderr });
+    // End of input (Ctrl-D) or Ctrl-C without an answer is a no, never a silent exit.
+    prompt.once('close', () => resolveAnswer(false));
+    prompt.once('SIGINT', () => prompt.close());
     prompt.question(`${question} [y/N] `, (answer) => {
-      prompt.close();
       resolveAnswer(/^(y|yes)$/i.test(answer.trim()));
+      prompt.close();
     });
   });
 };
