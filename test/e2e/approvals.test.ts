@@ -3,7 +3,8 @@
  * the real bubblewrap sandbox, a temp state dir and a temp config home. A run that touches a
  * protected path stops for an approval that `approvals` lists and `approve`/`deny` decide; a
  * verified task is integrated into an existing branch by fast-forward only, directly under review
- * mode `auto` and through an approval otherwise. Every refusal is checked to leave the state dir
+ * mode `auto` and through an approval otherwise; a protected run with `--branch` creates its new
+ * branch when the approval is granted, and never otherwise. Every refusal is checked to leave the state dir
  * (and the repo) unchanged, and every log to stay intact and replayable.
  */
 import { spawn } from 'node:child_process';
@@ -48,6 +49,7 @@ interface ApprovalJson {
   readonly taskId: string;
   readonly status: string;
   readonly branch: string | null;
+  readonly newBranch: string | null;
   readonly files: readonly string[];
   readonly protectedPaths: readonly { path: string; reason: string }[];
   readonly verify: { command: string; exitCode: number; outputDigest: string; durationMs: number | null } | null;
@@ -149,6 +151,7 @@ describe('approve and deny a protected patch', () => {
       taskId,
       status: 'pending',
       branch: null,
+      newBranch: null,
       files: ['src/add.js', 'test/add.test.js'],
       protectedPaths: [{ path: 'test/add.test.js', reason: 'testFile' }],
       verify: { command: verify, exitCode: 0 },
@@ -364,5 +367,258 @@ describe('integrate into an existing branch', () => {
     }
     expect(readFileSync(logPath)).toEqual(log);
     expect(git(world, repo, ['rev-parse', 'main']).trim()).toBe(base);
+  });
+});
+
+/** The repo around a protected run with `--branch`, as it was before the run: nothing may change it but the branch. */
+interface BranchRun {
+  readonly repo: string;
+  readonly base: string;
+  readonly taskId: string;
+  readonly logPath: string;
+  readonly approvalId: string;
+  /** The ticket file of the approval, in the repo's state folder. */
+  readonly ticketPath: string;
+  /** HEAD, the index bytes and every checkout file (outside `.git`), taken before the run. */
+  readonly checkout: () => { head: string; index: Buffer; files: Record<string, string> };
+}
+
+const reviewed = { ...fix, 'test/add.test.js': `${project['test/add.test.js']}// reviewed\n` };
+
+function checkoutOf(world: World, repo: string): { head: string; index: Buffer; files: Record<string, string> } {
+  return {
+    head: git(world, repo, ['rev-parse', 'HEAD']),
+    index: readFileSync(join(repo, '.git', 'index')),
+    files: snapshotTree(repo, (relative) => relative === '.git'),
+  };
+}
+
+function branchesOf(world: World, repo: string): string[] {
+  return git(world, repo, ['for-each-ref', '--format=%(refname) %(objectname)', 'refs/heads'])
+    .split('\n')
+    .filter((line) => line !== '');
+}
+
+/** `run --branch fix` on a patch that touches the test file: exit 4, an approval, and no branch yet. */
+async function protectedBranchRun(world: World, branch = 'fix'): Promise<BranchRun> {
+  const { dir, base } = makeRepo(world, project);
+  writeFiles(dir, reviewed);
+  const before = checkoutOf(world, dir);
+  const { code, report, stderr } = await runJson(world, dir, ['--verify', verify, '--branch', branch]);
+  expect({ code, verdict: report.verdict, branch: report.branch }).toEqual({
+    code: 4,
+    verdict: 'needs-approval',
+    branch: null,
+  });
+  const approvalId = report.approvalId ?? '';
+  expect(stderr).toContain(`crustcore: branch '${branch}' is created when approval ${approvalId} is granted\n`);
+  expect(branchesOf(world, dir)).toEqual([`refs/heads/main ${base}`]);
+  expect(checkoutOf(world, dir)).toEqual(before);
+  const ticketPath = join(report.log.path, '..', '..', 'approvals', 'tickets', `${approvalId}.json`);
+  return {
+    repo: dir,
+    base,
+    taskId: report.taskId,
+    logPath: report.log.path,
+    approvalId,
+    ticketPath,
+    checkout: () => before,
+  };
+}
+
+/** The tree of `base` with the files of `files` replaced: `path -> mode type oid`, as `ls-tree -r` prints it. */
+function treeWith(world: World, repo: string, base: string, files: Readonly<Record<string, string>>): string[] {
+  const entries = new Map(
+    git(world, repo, ['ls-tree', '-r', base])
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => [line.split('\t')[1] ?? '', line] as const),
+  );
+  for (const [path, content] of Object.entries(files)) {
+    const oid = git(world, repo, ['hash-object', '--stdin'], content).trim();
+    entries.set(path, `100644 blob ${oid}\t${path}`);
+  }
+  return [...entries.keys()].sort().map((path) => entries.get(path) ?? '');
+}
+
+interface DecisionJson {
+  readonly decision: string;
+  readonly status: string;
+  readonly patch: { readonly digest: string; readonly storedAt: string } | null;
+  readonly branch: { readonly name: string; readonly commit: string | null; readonly error: string | null } | null;
+  readonly reason: string | null;
+}
+
+describe('a protected run with --branch', () => {
+  it('the approval names the new branch; approve creates it on the base with the patch, and touches nothing else', async () => {
+    const world = configuredWorld();
+    const run = await protectedBranchRun(world);
+    const [approval, ...others] = await pending(world);
+    expect(others).toEqual([]);
+    expect(approval).toMatchObject({
+      approvalId: run.approvalId,
+      purpose: 'acceptProtected',
+      taskId: run.taskId,
+      branch: null,
+      newBranch: 'fix',
+      protectedPaths: [{ path: 'test/add.test.js', reason: 'testFile' }],
+    });
+    const human = await cli(world, ['approvals']);
+    expect(human.stdout).toContain('  new branch: fix (created on approval; must not exist yet)\n');
+    expect(human.stdout).toContain("; then commit it onto new branch 'fix'\n");
+
+    const approved = await cli(world, ['approve', run.approvalId, '--yes', '--json']);
+    const report = parseJson<DecisionJson>(approved);
+    const commit = git(world, run.repo, ['rev-parse', 'refs/heads/fix']).trim();
+    expect({ code: approved.code, report }).toEqual({
+      code: 0,
+      report: expect.objectContaining({
+        decision: 'granted',
+        status: 'integrated',
+        branch: { name: 'fix', commit, error: null },
+        reason: null,
+      }) as unknown as DecisionJson,
+    });
+    expect(sha256(readFileSync(report.patch?.storedAt ?? ''))).toBe(report.patch?.digest);
+    expect(git(world, run.repo, ['rev-list', '--parents', '-n', '1', commit]).trim()).toBe(`${commit} ${run.base}`);
+    expect(
+      git(world, run.repo, ['ls-tree', '-r', commit])
+        .split('\n')
+        .filter((line) => line !== ''),
+    ).toEqual(treeWith(world, run.repo, run.base, reviewed));
+    expect(branchesOf(world, run.repo)).toEqual([`refs/heads/fix ${commit}`, `refs/heads/main ${run.base}`]);
+    expect(checkoutOf(world, run.repo)).toEqual(run.checkout());
+
+    await expectLogSound(world, run.logPath);
+    const tail = (await events(world, run.logPath)).slice(-3);
+    expect(tail).toEqual([
+      expect.objectContaining({ kind: 'approvalResolved', approvalId: run.approvalId, decision: 'granted' }),
+      expect.objectContaining({ kind: 'integrationRequested', taskId: run.taskId, branch: 'fix', mode: 'newBranch' }),
+      expect.objectContaining({ kind: 'integrationFinished', taskId: run.taskId, branch: 'fix', commit }),
+    ] as unknown as Event[]);
+    expect(await pending(world)).toEqual([]);
+  });
+
+  it('approve without --json says where the branch was created', async () => {
+    const world = configuredWorld();
+    const run = await protectedBranchRun(world);
+    const approved = await cli(world, ['approve', run.approvalId, '--yes']);
+    const commit = git(world, run.repo, ['rev-parse', 'refs/heads/fix']).trim();
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toContain(`\nbranch 'fix' created at ${commit}\n`);
+    await expectLogSound(world, run.logPath);
+  });
+
+  it('deny creates no branch', async () => {
+    const world = configuredWorld();
+    const run = await protectedBranchRun(world);
+    const denied = await cli(world, ['deny', run.approvalId, '--yes', '--json']);
+    expect({ code: denied.code, report: parseJson<DecisionJson>(denied) }).toEqual({
+      code: 0,
+      report: expect.objectContaining({
+        decision: 'denied',
+        status: 'rejected',
+        patch: null,
+        branch: { name: 'fix', commit: null, error: 'the approval was denied; the branch is not created' },
+      }) as unknown as DecisionJson,
+    });
+    expect(branchesOf(world, run.repo)).toEqual([`refs/heads/main ${run.base}`]);
+    expect(checkoutOf(world, run.repo)).toEqual(run.checkout());
+    await expectLogSound(world, run.logPath);
+    const kinds = (await events(world, run.logPath)).map((event) => event.kind);
+    expect(kinds.filter((kind) => kind.startsWith('integration'))).toEqual([]);
+  });
+
+  it('a branch created meanwhile is never moved: the grant stores the patch and reports why there is no branch', async () => {
+    const world = configuredWorld();
+    const run = await protectedBranchRun(world);
+    const theirs = git(world, run.repo, ['commit-tree', `${run.base}^{tree}`, '-p', run.base, '-m', 'theirs'], '');
+    git(world, run.repo, ['branch', 'fix', theirs.trim()]);
+    const approved = await cli(world, ['approve', run.approvalId, '--yes', '--json']);
+    const report = parseJson<DecisionJson>(approved);
+    const error = "branchExists: branch 'fix' already exists; choose a new name (an existing branch is never moved)";
+    expect({ code: approved.code, report }).toEqual({
+      code: 1,
+      report: expect.objectContaining({
+        decision: 'granted',
+        status: 'verified',
+        branch: { name: 'fix', commit: null, error },
+        reason: error,
+      }) as unknown as DecisionJson,
+    });
+    expect(sha256(readFileSync(report.patch?.storedAt ?? ''))).toBe(report.patch?.digest);
+    expect(branchesOf(world, run.repo)).toEqual([`refs/heads/fix ${theirs.trim()}`, `refs/heads/main ${run.base}`]);
+    expect(checkoutOf(world, run.repo)).toEqual(run.checkout());
+    await expectLogSound(world, run.logPath);
+    expect((await events(world, run.logPath)).slice(-2)).toEqual([
+      expect.objectContaining({ kind: 'integrationRequested', branch: 'fix', mode: 'newBranch' }),
+      expect.objectContaining({ kind: 'integrationFailed', taskId: run.taskId, reason: error }),
+    ] as unknown as Event[]);
+    expect(await pending(world)).toEqual([]);
+
+    const human = await cli(world, ['approve', run.approvalId, '--yes']);
+    expect(human.code).toBe(1);
+  });
+
+  it('the rules of run --branch apply at approval: a deny for the patch paths keeps the branch from being written', async () => {
+    const world = configuredWorld();
+    const rulesFile = join(world.root, 'rules.json');
+    const rules = [
+      { effect: 'allow', actions: ['writeNewBranch'] },
+      { effect: 'deny', actions: ['writeNewBranch'], paths: ['test/**'], reason: 'test changes are merged by hand' },
+    ];
+    writeFileSync(rulesFile, JSON.stringify({ version: 1, rules }));
+    mkdirSync(join(world.root, 'config', 'crustcore'), { recursive: true });
+    writeFileSync(join(world.root, 'config', 'crustcore', 'config.json'), JSON.stringify({ rulesFile }));
+    const run = await protectedBranchRun(world);
+    const approved = await cli(world, ['approve', run.approvalId, '--yes', '--json']);
+    const report = parseJson<DecisionJson>(approved);
+    expect({ code: approved.code, status: report.status, patch: report.patch !== null }).toEqual({
+      code: 1,
+      status: 'verified',
+      patch: true,
+    });
+    expect(report.branch?.error).toMatch(
+      /^policy: rule 1 denies writeNewBranch on branch 'fix' for \d+ paths?: .*: test changes are merged by hand/,
+    );
+    expect(branchesOf(world, run.repo)).toEqual([`refs/heads/main ${run.base}`]);
+    await expectLogSound(world, run.logPath);
+    expect((await events(world, run.logPath)).slice(-2)).toEqual([
+      expect.objectContaining({ kind: 'integrationRequested', branch: 'fix', mode: 'newBranch' }),
+      expect.objectContaining({ kind: 'integrationFailed', reason: report.branch?.error }),
+    ] as unknown as Event[]);
+  });
+
+  it('a ticket edited to name another branch, or none, is refused by the digest; nothing changes', async () => {
+    const world = configuredWorld();
+    const run = await protectedBranchRun(world);
+    const original = readFileSync(run.ticketPath, 'utf8');
+    const ticket = JSON.parse(original) as Record<string, unknown>;
+    expect(ticket['newBranch']).toBe('fix');
+    const edits: readonly Record<string, unknown>[] = [
+      { ...ticket, newBranch: 'other' },
+      { ...ticket, newBranch: null },
+      Object.fromEntries(Object.entries(ticket).filter(([key]) => key !== 'newBranch')),
+    ];
+    for (const edited of edits) {
+      writeFileSync(run.ticketPath, `${JSON.stringify(edited, null, 2)}\n`);
+      const before = stateSnapshot(world);
+      const refused = await cli(world, ['approve', run.approvalId, '--yes']);
+      expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+        code: 1,
+        stderr: `crustcore: refused: approval ${run.approvalId} is for another action (patch, target or base differ)\n`,
+      });
+      expect(stateSnapshot(world)).toEqual(before);
+      expect(branchesOf(world, run.repo)).toEqual([`refs/heads/main ${run.base}`]);
+    }
+    expect(checkoutOf(world, run.repo)).toEqual(run.checkout());
+    // The untouched ticket is still good: the refusals spent nothing.
+    writeFileSync(run.ticketPath, original);
+    const approved = await cli(world, ['approve', run.approvalId, '--yes', '--json']);
+    expect({ code: approved.code, branch: parseJson<DecisionJson>(approved).branch?.name }).toEqual({
+      code: 0,
+      branch: 'fix',
+    });
+    await expectLogSound(world, run.logPath);
   });
 });

@@ -7,10 +7,16 @@
  * bound to the action digest recomputed from the log, before expiry, once; anything else is
  * refused with the reason and changes nothing on disk.
  *
+ * A protected patch of a run that asked for `--branch <name>` is approved together with that new
+ * branch: the approval's action digest then covers both the acceptance and the `writeNewBranch`
+ * of that name (see `approvalDigestOf`), so a ticket edited to name another branch no longer
+ * matches the digest the log and the token carry, and is refused like any other tampering.
+ *
  * Key handling: the policy functions take raw key bytes, while the state dir hands out only a
  * sealed `MacKey`. The approval-minting key is therefore a purpose-bound subkey, HMAC(state-dir
  * key `approvals`, domain tag), so the stored key itself never leaves its `MacKey`.
  */
+import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -25,6 +31,7 @@ import {
 import {
   approvalChannels,
   ApprovalStore,
+  canonicalJson,
   checkApproval,
   computeActionDigest,
   isApprovalId,
@@ -56,6 +63,8 @@ export const ApprovalFlowLimits = {
 export const approvalsKeyName = 'approvals';
 
 const subkeyDomain = 'crustcore/approval-minting-key/v1';
+// Domain separation: a combined digest never equals the digest of a single action.
+const combinedDomain = 'crustcore/approval-actions/v1\n';
 const ticketVersion = 1;
 
 /** The approvals folder of a repo's state folder. */
@@ -83,7 +92,13 @@ export interface ApprovalTicket {
   readonly logPath: string;
   readonly patchPath: string;
   readonly purpose: ApprovalPurpose;
+  /** The existing branch an `integrate` approval fast-forwards; null for `acceptProtected`. */
   readonly branch: string | null;
+  /**
+   * The new branch an `acceptProtected` approval also creates (the run's `--branch`); null when
+   * none. Bound to the approval through its action digest. Absent in older tickets: null.
+   */
+  readonly newBranch: string | null;
   readonly baseCommit: string;
   readonly patchDigest: string;
   readonly verifyDurationMs: number | null;
@@ -117,10 +132,43 @@ export function actionDescriptorOf(task: Task, awaiting: AwaitedApproval): Actio
   }
 }
 
-function actionDigestOf(task: Task, awaiting: AwaitedApproval): ActionDigest {
-  const digest = computeActionDigest(actionDescriptorOf(task, awaiting));
+/**
+ * The `writeNewBranch` an `acceptProtected` approval of a run with `--branch <name>` also
+ * authorises: the approved patch committed on its base as new branch `newBranch`.
+ */
+function newBranchDescriptorOf(task: Task, awaiting: AwaitedApproval, newBranch: string): ActionDescriptor {
+  return {
+    kind: 'writeNewBranch',
+    patchDigest: awaiting.patchDigest,
+    target: { type: 'branch', branch: newBranch },
+    baseCommit: task.baseCommit,
+    taskId: task.taskId,
+  };
+}
+
+function digestOf(action: ActionDescriptor): ActionDigest {
+  const digest = computeActionDigest(action);
   if (!digest.ok) throw new Error(`the kernel built an invalid action: ${digest.reason}`);
   return digest.digest;
+}
+
+/**
+ * The digest an approval of `awaiting` is bound to. Without a new branch it is the action's own
+ * digest; with one (only `acceptProtected`) it is SHA-256 over a domain tag and the canonical JSON
+ * of both action digests, so the approval authorises exactly that acceptance and that branch.
+ */
+export function approvalDigestOf(task: Task, awaiting: AwaitedApproval, newBranch: string | null): ActionDigest {
+  if (newBranch !== null && awaiting.purpose !== 'acceptProtected') {
+    throw new Error(`a new branch rides only on an acceptProtected approval, not ${awaiting.purpose}`);
+  }
+  const action = digestOf(actionDescriptorOf(task, awaiting));
+  if (newBranch === null) return action;
+  const branch = digestOf(newBranchDescriptorOf(task, awaiting, newBranch));
+  const hex = createHash('sha256')
+    .update(combinedDomain)
+    .update(canonicalJson([action, branch]))
+    .digest('hex');
+  return `sha256:${hex}`;
 }
 
 /** What `requestApproval` needs. */
@@ -139,6 +187,8 @@ export interface ApprovalRequest {
   readonly nowMs: number;
   /** Shorter validity than `ApprovalFlowLimits.ttlMs`. */
   readonly ttlMs?: number;
+  /** The new branch a granted `acceptProtected` approval also creates (the run's `--branch`). */
+  readonly newBranch?: string | null;
 }
 
 /**
@@ -157,7 +207,8 @@ export function requestApproval(input: ApprovalRequest): {
     throw new Error(`requestApproval for task ${action.taskId}, which awaits no new approval`);
   }
   const record = task.attempts[task.attempt - 1];
-  const actionDigest = actionDigestOf(task, awaiting);
+  const newBranch = input.newBranch ?? null;
+  const actionDigest = approvalDigestOf(task, awaiting, newBranch);
   const ttlMs = Math.min(input.ttlMs ?? ApprovalFlowLimits.ttlMs, ApprovalFlowLimits.ttlMs);
   const nowMs = Math.max(Math.trunc(input.nowMs), driver.state.nowMs);
   const minted = mintApproval({
@@ -182,7 +233,7 @@ export function requestApproval(input: ApprovalRequest): {
     createdAtMs: nowMs,
     expiresAtMs: minted.expiresAtMs,
     summary: {
-      title: clip(titleOf(task, awaiting, input.files.length, violations.length)),
+      title: clip(titleOf(task, awaiting, newBranch, input.files.length, violations.length)),
       files: input.files.slice(0, PolicyLimits.approvalSummaryItemsMax).map(clip),
       protectedPaths: violations
         .slice(0, PolicyLimits.approvalSummaryItemsMax)
@@ -203,6 +254,7 @@ export function requestApproval(input: ApprovalRequest): {
     patchPath,
     purpose: awaiting.purpose,
     branch: awaiting.branch,
+    newBranch,
     baseCommit: task.baseCommit,
     patchDigest: awaiting.patchDigest,
     verifyDurationMs: verify?.durationMs ?? null,
@@ -232,11 +284,19 @@ function keepPatch(repoState: string, patchDigest: string, patch: Uint8Array | n
   return path;
 }
 
-function titleOf(task: Task, awaiting: AwaitedApproval, files: number, violations: number): string {
+function titleOf(
+  task: Task,
+  awaiting: AwaitedApproval,
+  newBranch: string | null,
+  files: number,
+  violations: number,
+): string {
   const patch = awaiting.patchDigest.slice(0, 12);
   switch (awaiting.purpose) {
-    case 'acceptProtected':
-      return `accept patch ${patch} of task ${task.taskId}: it changes ${violations} protected path(s) among ${files} file(s); verify passed`;
+    case 'acceptProtected': {
+      const accept = `accept patch ${patch} of task ${task.taskId}: it changes ${violations} protected path(s) among ${files} file(s); verify passed`;
+      return newBranch === null ? accept : `${accept}; then commit it onto new branch '${newBranch}'`;
+    }
     case 'integrate':
       return `fast-forward existing branch '${awaiting.branch ?? ''}' from ${task.baseCommit.slice(0, 12)} to a commit of verified patch ${patch} (${files} file(s))`;
     default:
@@ -257,7 +317,10 @@ export interface ApprovalView {
   readonly taskId: string;
   readonly title: string;
   readonly repo: string | null;
+  /** The existing branch an `integrate` approval fast-forwards. */
   readonly branch: string | null;
+  /** The new branch a granted `acceptProtected` approval creates. */
+  readonly newBranch: string | null;
   readonly baseCommit: string | null;
   readonly patchDigest: string | null;
   readonly files: readonly string[];
@@ -294,6 +357,7 @@ export function viewOf(located: LocatedApproval): ApprovalView {
     title: summary.title,
     repo: ticket?.repo ?? null,
     branch: ticket?.branch ?? null,
+    newBranch: ticket?.newBranch ?? null,
     baseCommit: ticket?.baseCommit ?? null,
     patchDigest: ticket?.patchDigest ?? null,
     files: summary.files,
@@ -372,6 +436,8 @@ function ticketOf(value: unknown, approvalId: string): ApprovalTicket | null {
   const text = (key: string): string | null => (typeof v[key] === 'string' ? v[key] : null);
   const purpose = v['purpose'];
   const branch = v['branch'];
+  // Tickets written before new branches rode on approvals have no `newBranch`: none was asked for.
+  const newBranch = Object.hasOwn(v, 'newBranch') ? v['newBranch'] : null;
   const duration = v['verifyDurationMs'];
   const [token, taskId, repo, logPath, patchPath, baseCommit, patchDigest] = [
     'token',
@@ -387,6 +453,8 @@ function ticketOf(value: unknown, approvalId: string): ApprovalTicket | null {
     v['approvalId'] !== approvalId ||
     (purpose !== 'acceptProtected' && purpose !== 'integrate') ||
     (branch !== null && typeof branch !== 'string') ||
+    (newBranch !== null && typeof newBranch !== 'string') ||
+    (newBranch !== null && purpose !== 'acceptProtected') ||
     (duration !== null && !(typeof duration === 'number' && Number.isSafeInteger(duration))) ||
     token === null ||
     token === undefined ||
@@ -415,6 +483,7 @@ function ticketOf(value: unknown, approvalId: string): ApprovalTicket | null {
     patchPath,
     purpose,
     branch,
+    newBranch,
     baseCommit,
     patchDigest,
     verifyDurationMs: duration,
@@ -504,7 +573,8 @@ export function resolveApproval(
   if (task.status !== 'awaiting-approval' || awaiting === null || awaiting.approvalId !== approvalId) {
     return refuse('notAwaited', `task ${task.taskId} is ${task.status} and does not await approval ${approvalId}`);
   }
-  const actionDigest = actionDigestOf(task, awaiting);
+  // The ticket's new branch is part of the digest: a ticket edited to name another one no longer matches.
+  const actionDigest = approvalDigestOf(task, awaiting, ticket.newBranch);
   const key = approvalKeyBytes(stateDir);
   const record = located.record;
   const hypothetical: ApprovalRecord =

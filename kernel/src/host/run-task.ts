@@ -900,8 +900,15 @@ class TaskRunner {
       files: derived?.files.map((f) => f.path) ?? [],
       patch: derived?.patch ?? null,
       nowMs: Date.now(),
+      // The `--branch` rides on the approval, bound to its digest, and is created when it is granted.
+      newBranch: purpose === 'acceptProtected' ? (this.#request.branch ?? null) : null,
     });
     this.#approvalId = requested.approvalId;
+    if (purpose === 'acceptProtected' && this.#request.branch !== undefined) {
+      this.#request.progress(
+        `branch '${this.#request.branch}' is created when approval ${requested.approvalId} is granted`,
+      );
+    }
     return requested.actions;
   }
 

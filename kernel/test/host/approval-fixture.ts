@@ -36,8 +36,15 @@ export interface ApprovalWorld {
   readonly cleanup: () => void;
 }
 
-/** Writes the log of task `taskId` up to its approval request and closes it with a checkpoint. */
-export function approvalWorld(taskId = 't1', existing?: { root: string; stateDir: StateDir }): ApprovalWorld {
+/**
+ * Writes the log of task `taskId` up to its approval request and closes it with a checkpoint;
+ * `newBranch` is the run's `--branch`, which the approval then carries.
+ */
+export function approvalWorld(
+  taskId = 't1',
+  existing?: { root: string; stateDir: StateDir },
+  options: { readonly newBranch?: string } = {},
+): ApprovalWorld {
   const root = existing?.root ?? mkdtempSync(join(tmpdir(), 'crustcore-approval-'));
   const stateDir = existing?.stateDir ?? StateDir.open({ CRUSTCORE_STATE_DIR: join(root, 'state') });
   const repoState = stateDir.repoDir(root);
@@ -94,6 +101,7 @@ export function approvalWorld(taskId = 't1', existing?: { root: string; stateDir
     files: ['src/add.js', 'test/x.test.js'],
     patch: patchBytes,
     nowMs: clock.nowMs,
+    ...(options.newBranch === undefined ? {} : { newBranch: options.newBranch }),
   });
   driver.close();
   return {

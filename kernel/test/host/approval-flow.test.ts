@@ -122,6 +122,7 @@ describe('requestApproval', () => {
       patchPath: join(w.repoState, 'pending', `${patchDigest}.patch`),
       purpose: 'acceptProtected',
       branch: null,
+      newBranch: null,
       baseCommit,
       patchDigest,
       verifyDurationMs: 1500,

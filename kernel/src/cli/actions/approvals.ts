@@ -13,6 +13,7 @@ export function renderApproval(view: ApprovalView): string {
   ];
   if (view.repo !== null) lines.push(`  repo: ${view.repo}`);
   if (view.branch !== null) lines.push(`  branch: ${view.branch} (must still be at the base)`);
+  if (view.newBranch !== null) lines.push(`  new branch: ${view.newBranch} (created on approval; must not exist yet)`);
   if (view.baseCommit !== null) lines.push(`  base: ${view.baseCommit}`);
   if (view.patchDigest !== null) lines.push(`  patch: sha256:${view.patchDigest}`);
   if (view.patchPath !== null) lines.push(`  read it: ${view.patchPath}`);
