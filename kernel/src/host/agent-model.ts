@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { SidecarCommand } from '../rpc/index.js';
 import { isSecretName } from '../secrets/limits.js';
 import { Secret } from '../secrets/secret.js';
-import { loadConfig, type Config } from './config.js';
+import { configPath, loadConfig, type Config, type ProviderPricing } from './config.js';
 import { sidecarCommandFor } from './sidecar-supervisor.js';
 
 /** Bounds of the agent's model use. */
@@ -49,6 +49,26 @@ export interface ModelCandidate {
   readonly keySecret: string | null;
   /** Resolves a secret by name (the broker, or the configured environment variable). */
   readonly secret: (name: string) => Secret | null;
+  /** The provider's configured prices; absent when none are configured (completions cost 0). */
+  readonly pricing?: ProviderPricing;
+}
+
+/**
+ * The cost of one completion in micros: `ceil((input * inputPrice + output * outputPrice) / 1e6)`,
+ * computed in BigInt so no product of bounded tokens and bounded prices loses a digit. Without
+ * pricing a completion costs 0.
+ */
+export function completionCostMicros(
+  usage: { readonly inputTokens: number; readonly outputTokens: number },
+  pricing: ProviderPricing | undefined,
+): number {
+  if (pricing === undefined) return 0;
+  const product =
+    BigInt(usage.inputTokens) * BigInt(pricing.inputMicrosPerMillionTokens) +
+    BigInt(usage.outputTokens) * BigInt(pricing.outputMicrosPerMillionTokens);
+  const micros = (product + 999_999n) / 1_000_000n;
+  // The reducer adds charges as safe integers; a larger charge saturates and ends the task anyway.
+  return micros > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(micros);
 }
 
 /** The secret name a built-in provider's key is looked up under, when the config names none. */
@@ -101,6 +121,9 @@ export function resolveModelCandidate(choice: ModelChoice): ModelCandidate | str
   const configured = Object.hasOwn(choice.config.providers, provider) ? choice.config.providers[provider] : undefined;
   const providers: Record<string, NetProviderEntry> = {};
   for (const [name, setting] of Object.entries(choice.config.providers)) {
+    // An entry for a built-in provider that names no base URL (say, one that only adds pricing)
+    // keeps the sidecar's built-in endpoint instead of erasing it.
+    if (setting.baseUrl === null && Object.hasOwn(builtInKeySecrets, name)) continue;
     providers[name] = {
       kind: setting.kind,
       local: setting.local,
@@ -117,7 +140,9 @@ export function resolveModelCandidate(choice: ModelChoice): ModelCandidate | str
     providers[netProvider] = { kind: 'scripted', local: true, script };
     keySecret = null;
   } else if (configured !== undefined) {
-    keySecret = configured.kind === 'mock' ? null : configured.secret;
+    // A built-in provider's entry without a `secret` keeps the built-in key name.
+    const builtInSecret = Object.hasOwn(builtInKeySecrets, provider) ? (builtInKeySecrets[provider] ?? null) : null;
+    keySecret = configured.kind === 'mock' ? null : (configured.secret ?? builtInSecret);
   } else if (provider === 'mock') {
     keySecret = null;
   } else if (Object.hasOwn(builtInKeySecrets, provider)) {
@@ -138,6 +163,7 @@ export function resolveModelCandidate(choice: ModelChoice): ModelCandidate | str
     netProviders: sidecar.bundled ? providers : null,
     keySecret,
     secret: choice.secret,
+    ...(configured === undefined || configured.pricing === null ? {} : { pricing: configured.pricing }),
   };
 }
 
@@ -159,12 +185,15 @@ export function environmentSecretLookup(
 
 /**
  * `run`'s model flags to a candidate: `--model`, `--script`, `--turns`, with the user's config.
- * `secret` is the broker's lookup when the caller has one. A string is a one-line usage error.
+ * `secret` is the broker's lookup when the caller has one. `costCapped` (`--max-cost`) fails
+ * closed when the provider has no pricing: a cost that is never measured cannot be capped. A
+ * string is a one-line usage error.
  */
 export function modelCandidateFromFlags(flags: {
   readonly spec: string;
   readonly script: string | undefined;
   readonly turns: string | undefined;
+  readonly costCapped?: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   readonly secret?: (name: string) => Secret | null;
@@ -179,7 +208,7 @@ export function modelCandidateFromFlags(flags: {
   if (turns !== undefined && (!Number.isInteger(turns) || turns < 1 || turns > AgentModelLimits.turnsMax)) {
     return `--turns must be a whole number from 1 to ${AgentModelLimits.turnsMax}, got '${flags.turns ?? ''}'`;
   }
-  return resolveModelCandidate({
+  const candidate = resolveModelCandidate({
     spec: flags.spec,
     ...(flags.script === undefined ? {} : { scriptPath: flags.script }),
     ...(turns === undefined ? {} : { turnsMax: turns }),
@@ -187,4 +216,7 @@ export function modelCandidateFromFlags(flags: {
     secret: flags.secret ?? environmentSecretLookup(config, flags.env),
     cwd: flags.cwd,
   });
+  if (typeof candidate === 'string' || flags.costCapped !== true || candidate.pricing !== undefined) return candidate;
+  const provider = flags.spec.slice(0, flags.spec.indexOf(':'));
+  return `--max-cost needs the prices of provider '${provider}' to measure cost; set providers.${provider}.pricing (inputMicrosPerMillionTokens, outputMicrosPerMillionTokens) in ${config.path ?? configPath(flags.env)}`;
 }

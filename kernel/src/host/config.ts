@@ -48,7 +48,21 @@ export interface ProviderSetting {
   readonly secret: string | null;
   /** Loopback and private addresses are allowed only for a provider marked local. */
   readonly local: boolean;
+  /** What the provider charges, so a cost budget can be measured; null when not configured. */
+  readonly pricing: ProviderPricing | null;
 }
+
+/** A provider's prices in micro-units of the billing currency per million tokens. */
+export interface ProviderPricing {
+  readonly inputMicrosPerMillionTokens: number;
+  readonly outputMicrosPerMillionTokens: number;
+}
+
+/** Bounds of the configuration's numbers. */
+export const ConfigLimits = {
+  /** Highest price per million tokens, in micros (1000 units of currency per million tokens). */
+  priceMicrosPerMillionTokensMax: 1_000_000_000,
+} as const;
 
 /** A configuration that cannot be used: one line naming the file, the JSON path and the problem. */
 export class ConfigError extends Error {
@@ -171,7 +185,7 @@ export function parseConfig(value: unknown, path: string): Config {
   for (const [name, entry] of Object.entries(providersValue)) {
     const at = `providers.${name}`;
     const provider = object(entry, at, fail);
-    only(provider, at, ['kind', 'baseUrl', 'secret', 'local'], fail);
+    only(provider, at, ['kind', 'baseUrl', 'secret', 'local', 'pricing'], fail);
     const secret = provider['secret'] === undefined ? null : string(provider['secret'], `${at}.secret`, fail);
     if (secret !== null && !secretName.test(secret))
       fail(`${at}.secret`, 'a secret name is 1-64 letters, digits, _ . or -');
@@ -180,6 +194,7 @@ export function parseConfig(value: unknown, path: string): Config {
       baseUrl: provider['baseUrl'] === undefined ? null : url(provider['baseUrl'], `${at}.baseUrl`, fail),
       secret,
       local: provider['local'] === undefined ? false : boolean(provider['local'], `${at}.local`, fail),
+      pricing: provider['pricing'] === undefined ? null : pricing(provider['pricing'], `${at}.pricing`, fail),
     };
   }
 
@@ -235,6 +250,23 @@ function strings(value: unknown, at: string, fail: Fail): readonly string[] {
 function boolean(value: unknown, at: string, fail: Fail): boolean {
   if (typeof value !== 'boolean') return fail(at, `expected true or false, got ${describe(value)}`);
   return value;
+}
+
+function pricing(value: unknown, at: string, fail: Fail): ProviderPricing {
+  const entry = object(value, at, fail);
+  const keys = ['inputMicrosPerMillionTokens', 'outputMicrosPerMillionTokens'] as const;
+  only(entry, at, keys, fail);
+  const price = (key: (typeof keys)[number]): number => {
+    const amount = entry[key];
+    const max = ConfigLimits.priceMicrosPerMillionTokensMax;
+    if (amount === undefined) return fail(`${at}.${key}`, 'missing; give both the input and the output price');
+    if (typeof amount !== 'number' || !Number.isInteger(amount) || amount < 0 || amount > max) {
+      const got = typeof amount === 'number' ? String(amount) : describe(amount);
+      return fail(`${at}.${key}`, `expected a whole number of micros from 0 to ${max}, got ${got}`);
+    }
+    return amount;
+  };
+  return { inputMicrosPerMillionTokens: price(keys[0]), outputMicrosPerMillionTokens: price(keys[1]) };
 }
 
 function oneOf<T extends string>(value: unknown, at: string, options: readonly T[], fail: Fail): T {

@@ -85,6 +85,13 @@ export interface RunRequest {
   readonly goal: string;
   readonly candidate: CandidateRequest;
   readonly attemptsMax: number;
+  /** The task's model-token budget (`--max-tokens`); absent: `Limits.defaultBudgets.tokens`. */
+  readonly tokensMax?: number;
+  /**
+   * The task's model-cost budget in micros (`--max-cost`); absent: `Limits.defaultBudgets.costMicros`.
+   * Only a model candidate with pricing spends cost; the CLI refuses the flag otherwise.
+   */
+  readonly costMicrosMax?: number;
   readonly baseRev: string;
   readonly timeoutMs: number;
   readonly backend: SandboxBackend;
@@ -443,7 +450,12 @@ class TaskRunner {
         baseCommit: this.#baseCommit,
         verifyCommand: request.verifyCommand,
         candidate: request.candidate.kind,
-        budgets: { attempts: request.attemptsMax, wallMs: request.timeoutMs * (request.attemptsMax * 2 + 1) },
+        budgets: {
+          attempts: request.attemptsMax,
+          wallMs: request.timeoutMs * (request.attemptsMax * 2 + 1),
+          ...(request.tokensMax === undefined ? {} : { tokens: request.tokensMax }),
+          ...(request.costMicrosMax === undefined ? {} : { costMicros: request.costMicrosMax }),
+        },
         ...(this.#risks.length === 0 ? {} : { risks: this.#risks }),
       }),
     ];

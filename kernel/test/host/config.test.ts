@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { ConfigError, defaultConfig, loadConfig, parseConfig } from '../../src/host/config.js';
+import { ConfigError, ConfigLimits, defaultConfig, loadConfig, parseConfig } from '../../src/host/config.js';
 
 let dir: string | undefined;
 afterEach(() => {
@@ -11,8 +11,14 @@ afterEach(() => {
   dir = undefined;
 });
 
+interface SchemaNode {
+  readonly properties?: Record<string, SchemaNode>;
+  readonly additionalProperties?: SchemaNode;
+  readonly required?: readonly string[];
+}
+
 const schema = JSON.parse(readFileSync(new URL('../../../docs/config.schema.json', import.meta.url), 'utf8')) as {
-  properties: Record<string, { properties?: Record<string, unknown> }>;
+  properties: Record<string, SchemaNode>;
 };
 
 describe('loadConfig', () => {
@@ -35,7 +41,15 @@ describe('loadConfig', () => {
         secrets: { env: { openai: 'OPENAI_API_KEY' }, vault: '/v/vault.bin', keyring: true },
         protectedPaths: { allow: ['docs/**'], extra: [{ rule: 'migrations', globs: ['db/**'] }] },
         sidecars: { net: { command: ['node', '/opt/net.js'] } },
-        providers: { openai: { kind: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', secret: 'openai' } },
+        providers: {
+          openai: {
+            kind: 'openai-compatible',
+            baseUrl: 'https://api.openai.com/v1',
+            secret: 'openai',
+            pricing: { inputMicrosPerMillionTokens: 3_000_000, outputMicrosPerMillionTokens: 15_000_000 },
+          },
+          local: { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:8000/v1', local: true },
+        },
       }),
     );
     expect(loadConfig({ CRUSTCORE_CONFIG: path })).toEqual({
@@ -51,8 +65,58 @@ describe('loadConfig', () => {
       rulesFile: null,
       sidecars: { net: ['node', '/opt/net.js'] },
       providers: {
-        openai: { kind: 'openai-compatible', baseUrl: 'https://api.openai.com/v1', secret: 'openai', local: false },
+        openai: {
+          kind: 'openai-compatible',
+          baseUrl: 'https://api.openai.com/v1',
+          secret: 'openai',
+          local: false,
+          pricing: { inputMicrosPerMillionTokens: 3_000_000, outputMicrosPerMillionTokens: 15_000_000 },
+        },
+        local: {
+          kind: 'openai-compatible',
+          baseUrl: 'http://127.0.0.1:8000/v1',
+          secret: null,
+          local: true,
+          pricing: null,
+        },
       },
+    });
+  });
+});
+
+const pricing = { inputMicrosPerMillionTokens: 3_000_000, outputMicrosPerMillionTokens: 15_000_000 };
+
+describe('provider pricing', () => {
+  test('is read whole at the bounds, and absent pricing is null', () => {
+    const config = parseConfig(
+      {
+        providers: {
+          free: { kind: 'mock', pricing: { inputMicrosPerMillionTokens: 0, outputMicrosPerMillionTokens: 0 } },
+          dear: {
+            kind: 'anthropic',
+            pricing: { inputMicrosPerMillionTokens: 1_000_000_000, outputMicrosPerMillionTokens: 1_000_000_000 },
+          },
+          plain: { kind: 'mock' },
+        },
+      },
+      'c.json',
+    );
+    expect(config.providers).toEqual({
+      free: {
+        kind: 'mock',
+        baseUrl: null,
+        secret: null,
+        local: false,
+        pricing: { inputMicrosPerMillionTokens: 0, outputMicrosPerMillionTokens: 0 },
+      },
+      dear: {
+        kind: 'anthropic',
+        baseUrl: null,
+        secret: null,
+        local: false,
+        pricing: { inputMicrosPerMillionTokens: 1_000_000_000, outputMicrosPerMillionTokens: 1_000_000_000 },
+      },
+      plain: { kind: 'mock', baseUrl: null, secret: null, local: false, pricing: null },
     });
   });
 });
@@ -78,6 +142,38 @@ describe('errors name the JSON path', () => {
       { providers: { p: { kind: 'openai-compatible', baseUrl: 'ftp://x' } } },
       'config c.json: providers.p.baseUrl: expected an http(s) URL',
     ],
+    [
+      { providers: { p: { kind: 'mock', price: {} } } },
+      'config c.json: providers.p.price: unknown key; expected one of kind, baseUrl, secret, local, pricing',
+    ],
+    [
+      { providers: { p: { kind: 'mock', pricing: 3 } } },
+      'config c.json: providers.p.pricing: expected an object, got number',
+    ],
+    [
+      { providers: { p: { kind: 'mock', pricing: { inputMicrosPerMillionTokens: 1 } } } },
+      'config c.json: providers.p.pricing.outputMicrosPerMillionTokens: missing; give both the input and the output price',
+    ],
+    [
+      { providers: { p: { kind: 'mock', pricing: { ...pricing, cachedMicrosPerMillionTokens: 1 } } } },
+      'config c.json: providers.p.pricing.cachedMicrosPerMillionTokens: unknown key; expected one of inputMicrosPerMillionTokens, outputMicrosPerMillionTokens',
+    ],
+    [
+      { providers: { p: { kind: 'mock', pricing: { ...pricing, inputMicrosPerMillionTokens: -1 } } } },
+      'config c.json: providers.p.pricing.inputMicrosPerMillionTokens: expected a whole number of micros from 0 to 1000000000, got -1',
+    ],
+    [
+      { providers: { p: { kind: 'mock', pricing: { ...pricing, outputMicrosPerMillionTokens: 2.5 } } } },
+      'config c.json: providers.p.pricing.outputMicrosPerMillionTokens: expected a whole number of micros from 0 to 1000000000, got 2.5',
+    ],
+    [
+      { providers: { p: { kind: 'mock', pricing: { ...pricing, inputMicrosPerMillionTokens: 1_000_000_001 } } } },
+      'config c.json: providers.p.pricing.inputMicrosPerMillionTokens: expected a whole number of micros from 0 to 1000000000, got 1000000001',
+    ],
+    [
+      { providers: { p: { kind: 'mock', pricing: { ...pricing, inputMicrosPerMillionTokens: '3' } } } },
+      'config c.json: providers.p.pricing.inputMicrosPerMillionTokens: expected a whole number of micros from 0 to 1000000000, got "3"',
+    ],
     [[], 'config c.json: $: expected an object, got an array'],
   ])('%j', (value, message) => {
     expect(() => parseConfig(value, 'c.json')).toThrow(message);
@@ -92,4 +188,15 @@ test('the published schema names exactly the keys the loader accepts', () => {
   expect(Object.keys(schema.properties['protectedPaths']?.properties ?? {})).toEqual(
     Object.keys(defaultConfig.protectedPaths),
   );
+  const parsed = parseConfig({ providers: { p: { kind: 'mock', pricing } } }, 'c.json').providers['p'];
+  const provider = schema.properties['providers']?.additionalProperties?.properties ?? {};
+  expect(Object.keys(provider)).toEqual(Object.keys(parsed ?? {}));
+  const schemaPricing = provider['pricing'];
+  expect({
+    keys: Object.keys(schemaPricing?.properties ?? {}),
+    required: schemaPricing?.required,
+  }).toEqual({ keys: Object.keys(parsed?.pricing ?? {}), required: Object.keys(parsed?.pricing ?? {}) });
+  for (const price of Object.values(schemaPricing?.properties ?? {})) {
+    expect(price).toEqual({ type: 'integer', minimum: 0, maximum: ConfigLimits.priceMicrosPerMillionTokensMax });
+  }
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { assertNever } from '../../core/index.js';
 import { modelCandidateFromFlags } from '../../host/agent-model.js';
 import { loadPolicy } from '../../host/policy-gate.js';
 import { runTask, type CandidateRequest, type RunReport, type RunRequest } from '../../host/run-task.js';
@@ -15,7 +16,35 @@ export const RunLimits = {
   timeoutSecondsMax: 24 * 60 * 60,
   timeoutSecondsDefault: 600,
   patchBytesMax: 64 * 1024 * 1024,
+  /** Highest `--max-tokens`. */
+  tokensMax: 1_000_000_000,
+  /** Highest `--max-cost`, in micros (100000 dollars). */
+  costMicrosMax: 100_000_000_000,
+  /** Decimal places `--max-cost` may carry: one micro is the smallest amount. */
+  costDecimalsMax: 6,
 } as const;
+
+const microsPerUnit = 1_000_000;
+
+/**
+ * `--max-cost` in micros, read from the decimal text itself (never through a float): `0.50` is
+ * exactly 500000. Null when the text is not a plain amount above 0 and within the bound.
+ */
+export function parseCostMicros(value: string): number | null {
+  const match = /^(\d{1,12})(?:\.(\d{1,6}))?$/u.exec(value);
+  if (match === null) return null;
+  const whole = Number(match[1]);
+  const fraction = Number((match[2] ?? '').padEnd(RunLimits.costDecimalsMax, '0'));
+  const micros = whole * microsPerUnit + fraction;
+  return micros < 1 || micros > RunLimits.costMicrosMax ? null : micros;
+}
+
+/** `--max-tokens` as a whole number within bounds, or null. */
+export function parseTokensMax(value: string): number | null {
+  if (!/^\d{1,10}$/u.test(value)) return null;
+  const tokens = Number(value);
+  return tokens < 1 || tokens > RunLimits.tokensMax ? null : tokens;
+}
 
 const envName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
@@ -47,6 +76,18 @@ export function runRequestOf(args: CommandArgs, io: Io, cwd: string): RunRequest
     return '--script and --turns only apply with --model';
   if (patchPath !== undefined && worker !== undefined)
     return '--patch and --worker are exclusive: give one candidate source';
+  const tokensText = text(args, 'max-tokens');
+  const costText = text(args, 'max-cost');
+  if (modelSpec === undefined && (tokensText !== undefined || costText !== undefined))
+    return '--max-tokens and --max-cost need --model: only a model spends tokens and cost';
+  const tokensMax = tokensText === undefined ? undefined : parseTokensMax(tokensText);
+  if (tokensMax === null)
+    return `--max-tokens must be a whole number from 1 to ${RunLimits.tokensMax}, got '${tokensText ?? ''}'`;
+  const costMicrosMax = costText === undefined ? undefined : parseCostMicros(costText);
+  if (costMicrosMax === null) {
+    const most = RunLimits.costMicrosMax / microsPerUnit;
+    return `--max-cost must be an amount of dollars above 0 and at most ${most}, with at most ${RunLimits.costDecimalsMax} decimals (e.g. 0.50), got '${costText ?? ''}'`;
+  }
   if (worker === undefined && (flag(args, 'worker-network') || list(args, 'worker-env').length > 0)) {
     return '--worker-network and --worker-env only apply with --worker';
   }
@@ -66,6 +107,7 @@ export function runRequestOf(args: CommandArgs, io: Io, cwd: string): RunRequest
       spec: modelSpec,
       script: text(args, 'script'),
       turns: text(args, 'turns'),
+      costCapped: costMicrosMax !== undefined,
       env: io.env,
       cwd,
     });
@@ -115,6 +157,8 @@ export function runRequestOf(args: CommandArgs, io: Io, cwd: string): RunRequest
     goal: text(args, 'goal') ?? '',
     candidate,
     attemptsMax: attempts,
+    ...(tokensMax === undefined ? {} : { tokensMax }),
+    ...(costMicrosMax === undefined ? {} : { costMicrosMax }),
     baseRev: text(args, 'base') ?? 'HEAD',
     timeoutMs: Math.round(timeoutSeconds * 1000),
     backend,
@@ -139,6 +183,39 @@ const verdictWord: Readonly<Record<RunReport['verdict'], string>> = {
   running: 'UNFINISHED',
 };
 
+/** Micros as an amount of currency with all six decimals, e.g. 2136 → 0.002136. */
+function formatMicros(micros: number): string {
+  const whole = Math.floor(micros / microsPerUnit);
+  return `${whole}.${String(micros - whole * microsPerUnit).padStart(RunLimits.costDecimalsMax, '0')}`;
+}
+
+const budgetCodes = ['wallMsExceeded', 'tokensExceeded', 'costMicrosExceeded', 'outputBytesExceeded'] as const;
+
+/**
+ * Which budget ended the task and which flag raises it, read from the reducer's reason code
+ * (`tokensExceeded: <used> of <budget> tokens` and the like); null for any other reason.
+ */
+export function budgetLine(reason: string | null): string | null {
+  const match = /^(\w+): (?:(\d+) of (\d+) )?/u.exec(reason ?? '');
+  const code = budgetCodes.find((known) => known === match?.[1]);
+  if (match === null || code === undefined) return null;
+  const used = match[2] ?? '?';
+  const budget = match[3] ?? '?';
+  const dollars = (micros: string): string => (micros === '?' ? micros : formatMicros(Number(micros)));
+  switch (code) {
+    case 'tokensExceeded':
+      return `budget: the model used ${used} tokens, over the task's ${budget} (raise it with --max-tokens)`;
+    case 'costMicrosExceeded':
+      return `budget: the model cost $${dollars(used)} at the configured pricing, over the task's $${dollars(budget)} (raise it with --max-cost)`;
+    case 'outputBytesExceeded':
+      return `budget: tools and verify runs wrote ${used} bytes of output, over the task's ${budget}`;
+    case 'wallMsExceeded':
+      return 'budget: the task ran out of wall time (it grows with --timeout and --attempts)';
+    default:
+      return assertNever(code);
+  }
+}
+
 /** The human-readable verdict block: the verdict, why, the patch, and where the log is. */
 export function renderRunReport(report: RunReport): string {
   const lines: string[] = [];
@@ -154,6 +231,8 @@ export function renderRunReport(report: RunReport): string {
   }
   if (report.reason !== null && report.verdict !== 'verified' && report.verdict !== 'integrated')
     lines.push(`reason: ${report.reason}`);
+  const budget = report.verdict === 'budget-exhausted' ? budgetLine(report.reason) : null;
+  if (budget !== null) lines.push(budget);
   if (report.protectedPaths.length > 0) {
     lines.push('protected paths changed (the patch needs your approval):');
     for (const violation of report.protectedPaths) lines.push(`  ${violation.path}  [${violation.rule}]`);

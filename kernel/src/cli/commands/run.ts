@@ -6,7 +6,7 @@ export const runCommand: Command = {
   summary:
     'Verify a change (a patch, a worker, or your uncommitted edits) in the sandbox; deliver it only if it passes.',
   usage:
-    "crustcore run --verify '<cmd>' [--dir <repo>] [--goal <text>] [--patch <file> | --worker '<cmd>' | --model <provider>:<model> [--script <file>] [--turns N]] [--attempts N] [--base <rev>] [--timeout <s>] [--sandbox bwrap|gvisor] [--out <file>] [--branch <name>] [--allow-protected <glob>]... [--yes] [--json]",
+    "crustcore run --verify '<cmd>' [--dir <repo>] [--goal <text>] [--patch <file> | --worker '<cmd>' | --model <provider>:<model> [--script <file>] [--turns N] [--max-tokens N] [--max-cost <usd>]] [--attempts N] [--base <rev>] [--timeout <s>] [--sandbox bwrap|gvisor] [--out <file>] [--branch <name>] [--allow-protected <glob>]... [--yes] [--json]",
   options: {
     dir: { type: 'string', valueName: '<repo>', description: 'the git repository (default: the current directory)' },
     verify: {
@@ -47,6 +47,17 @@ export const runCommand: Command = {
     },
     script: { type: 'string', valueName: '<file>', description: 'the JSON script of turns for --model mock:scripted' },
     turns: { type: 'string', valueName: '<N>', description: 'model turns per attempt with --model (default 24)' },
+    'max-tokens': {
+      type: 'string',
+      valueName: '<N>',
+      description: 'end the task once the model has used more than N tokens, over all attempts (default 2000000)',
+    },
+    'max-cost': {
+      type: 'string',
+      valueName: '<usd>',
+      description:
+        "end the task once the model has cost more than this many dollars, e.g. 0.50 (needs the provider's pricing in the config; default 20)",
+    },
     'sandbox-binary': {
       type: 'string',
       valueName: '<path>',
