@@ -92,6 +92,19 @@ function writeScript(world: World, turns: unknown): string {
   return path;
 }
 
+/** `run --json` of the demo's verify command with the scripted model, plus `extra` flags. */
+function runScripted(world: World, repoDir: string, script: string, extra: readonly string[] = []) {
+  return runJson(world, repoDir, [
+    '--verify',
+    demoVerifyCommand,
+    '--model',
+    'mock:scripted',
+    '--script',
+    script,
+    ...extra,
+  ]);
+}
+
 const firstTurn = {
   content: 'Reading the module first.',
   toolCalls: [{ id: 'r1', name: 'read_file', arguments: JSON.stringify({ path: 'src/stats.js' }) }],
@@ -102,16 +115,7 @@ describe('cost is charged at the configured pricing', () => {
     const { world } = pricedWorld();
     const repo = makeRepo(world, demoRepoFiles);
     const script = writeScript(world, [firstTurn, firstTurn]);
-    const { code, report } = await runJson(world, repo.dir, [
-      '--verify',
-      demoVerifyCommand,
-      '--model',
-      'mock:scripted',
-      '--script',
-      script,
-      '--max-cost',
-      '0.00001',
-    ]);
+    const { code, report } = await runScripted(world, repo.dir, script, ['--max-cost', '0.00001']);
     const events = eventsOf(report.log.path);
     const charges = completionCharges(events);
     const [first] = charges;
@@ -140,14 +144,7 @@ describe('cost is charged at the configured pricing', () => {
     const { world } = pricedWorld();
     const repo = makeRepo(world, demoRepoFiles);
     const script = writeScript(world, demoModelScript.turns);
-    const { code, report } = await runJson(world, repo.dir, [
-      '--verify',
-      demoVerifyCommand,
-      '--model',
-      'mock:scripted',
-      '--script',
-      script,
-    ]);
+    const { code, report } = await runScripted(world, repo.dir, script);
     const events = eventsOf(report.log.path);
     const charges = completionCharges(events);
     const outputs = demoModelScript.turns.map((turn) => mockTokens(turn.content));
@@ -198,16 +195,7 @@ describe('--max-tokens', () => {
     const world = makeWorld();
     const repo = makeRepo(world, demoRepoFiles);
     const script = writeScript(world, [firstTurn, firstTurn]);
-    const { code, report } = await runJson(world, repo.dir, [
-      '--verify',
-      demoVerifyCommand,
-      '--model',
-      'mock:scripted',
-      '--script',
-      script,
-      '--max-tokens',
-      '100',
-    ]);
+    const { code, report } = await runScripted(world, repo.dir, script, ['--max-tokens', '100']);
     const events = eventsOf(report.log.path);
     const charges = completionCharges(events);
     const tokens = charges[0]?.tokens ?? 0;

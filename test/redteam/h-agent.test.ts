@@ -20,6 +20,7 @@ import {
   snapshotTree,
   useBuiltCli,
   useWorlds,
+  statsProject,
   type World,
 } from './support.js';
 
@@ -27,26 +28,7 @@ useBuiltCli();
 requireBwrap();
 useWorlds();
 
-const stats = [
-  'export function mean(values) {',
-  '  let total = 0;',
-  '  for (let i = 1; i < values.length; i++) total += values[i];',
-  '  return total / values.length;',
-  '}',
-  '',
-].join('\n');
-const files = {
-  'package.json': '{"name":"h","private":true,"type":"module"}\n',
-  'src/stats.js': stats,
-  'test/stats.test.js': [
-    "import { test } from 'node:test';",
-    "import assert from 'node:assert/strict';",
-    "import { mean } from '../src/stats.js';",
-    "test('mean', () => assert.equal(mean([2, 4, 6]), 4));",
-    "test('empty', () => assert.equal(mean([]), 0));",
-    '',
-  ].join('\n'),
-};
+const { stats, files } = statsProject;
 const wrongFix = stats.replace('let i = 1;', 'let i = 0;');
 
 const call = (id: string, name: string, args: Readonly<Record<string, string>>) => ({

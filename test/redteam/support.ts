@@ -432,3 +432,31 @@ export const runAllTests = 'for f in test/*.test.js; do [ -e "$f" ] || continue;
 
 /** The fix for `nodeProject`: the change a good patch makes. */
 export const nodeFix = { 'src/add.js': 'module.exports = (a, b) => a + b;\n' } as const;
+
+/**
+ * The small ESM project the agent-loop cases work on: `mean()` skips the first value and divides
+ * by zero on an empty list, and `node --test` says so.
+ */
+export const statsProject = (() => {
+  const stats = [
+    'export function mean(values) {',
+    '  let total = 0;',
+    '  for (let i = 1; i < values.length; i++) total += values[i];',
+    '  return total / values.length;',
+    '}',
+    '',
+  ].join('\n');
+  const files: Readonly<Record<string, string>> = {
+    'package.json': '{"name":"stats","private":true,"type":"module"}\n',
+    'src/stats.js': stats,
+    'test/stats.test.js': [
+      "import { test } from 'node:test';",
+      "import assert from 'node:assert/strict';",
+      "import { mean } from '../src/stats.js';",
+      "test('mean', () => assert.equal(mean([2, 4, 6]), 4));",
+      "test('empty', () => assert.equal(mean([]), 0));",
+      '',
+    ].join('\n'),
+  };
+  return { stats, files } as const;
+})();
