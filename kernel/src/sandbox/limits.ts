@@ -31,6 +31,14 @@ export const Limits = {
   reapWaitMs: 10_000,
   /** Poll interval while waiting for the process tree to be gone. */
   reapPollMs: 2,
+  /**
+   * How long removing a run's pids cgroup is retried while the kernel still calls it busy (it frees
+   * a cgroup a moment after its last process is reaped), and the pause between tries.
+   */
+  cgroupRemoveWaitMs: 1_000,
+  cgroupRemovePollMs: 5,
+  /** A run's pids cgroup left behind this long ago, and empty, is removed by the next run. */
+  staleCgroupAgeMs: 10 * 60_000,
   /** Bytes of backend output (info fd, `--version`) read before giving up. */
   backendInfoBytesMax: 64 * 1024,
   /** How long the enforcement probe may take. */

@@ -7,10 +7,13 @@
  * its own pids cgroup (`pids.max`), which holds for root too. Running as root with no writable
  * pids cgroup is refused: the bound would not hold.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assertNever } from '../core/assert.js';
 import { Limits } from './limits.js';
+
+/** The name prefix of every pids cgroup the sandbox makes. */
+export const cgroupPrefix = 'crustcore-sandbox-';
 
 /** The bound chosen for one run. */
 export type ProcessBound =
@@ -40,7 +43,8 @@ export function createProcessBound(
   const attempts: string[] = [];
   for (const base of [roots.v1Pids, ...roots.v2.filter((root) => hasV2Pids(root))]) {
     if (!existsSync(join(base, 'cgroup.procs'))) continue;
-    const dir = join(base, `crustcore-sandbox-${runId}`);
+    sweepStaleCgroups(base, Date.now());
+    const dir = join(base, `${cgroupPrefix}${runId}`);
     try {
       mkdirSync(dir);
       writeFileSync(join(dir, 'pids.max'), `${pidsMax}\n`);
@@ -49,7 +53,7 @@ export function createProcessBound(
       return { ok: true, bound: { kind: 'pidsCgroup', dir, procsFile: join(dir, 'cgroup.procs') } };
     } catch (error) {
       attempts.push(`${base}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-      removeCgroup(dir);
+      tryRemove(dir);
     }
   }
   return {
@@ -112,14 +116,58 @@ export function processLimitHit(bound: ProcessBound): boolean {
 }
 
 /** Removes the run's cgroup; it must already be empty. */
-export function releaseProcessBound(bound: ProcessBound): void {
-  if (bound.kind === 'pidsCgroup') removeCgroup(bound.dir);
+export async function releaseProcessBound(bound: ProcessBound): Promise<void> {
+  if (bound.kind === 'pidsCgroup') await removeCgroup(bound.dir);
 }
 
-function removeCgroup(dir: string): void {
+/** Removes `dir` if it is an empty cgroup; a busy, missing or foreign one is left alone. */
+function tryRemove(dir: string): boolean {
   try {
     rmdirSync(dir);
+    return true;
   } catch {
-    // Already gone, or never made; an empty leftover cgroup holds no process and no data.
+    return false;
+  }
+}
+
+/**
+ * Removes the cgroups of runs whose kernel died before releasing them (a SIGKILL skips every
+ * `finally`). Only old ones: a cgroup made moments ago may belong to a concurrent run that has not
+ * yet moved its sandbox in, and rmdir refuses any cgroup that still holds a process.
+ */
+export function sweepStaleCgroups(base: string, nowMs: number): string[] {
+  let names: string[];
+  try {
+    names = readdirSync(base);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(cgroupPrefix)) continue;
+    const dir = join(base, name);
+    let ageMs: number;
+    try {
+      ageMs = nowMs - statSync(dir).mtimeMs;
+    } catch {
+      continue;
+    }
+    if (ageMs >= Limits.staleCgroupAgeMs && tryRemove(dir)) removed.push(name);
+  }
+  return removed;
+}
+
+async function removeCgroup(dir: string): Promise<void> {
+  const deadlineMs = Date.now() + Limits.cgroupRemoveWaitMs;
+  for (;;) {
+    try {
+      rmdirSync(dir);
+      return;
+    } catch (error) {
+      // EBUSY: the last processes are not yet released, so try again shortly. Anything else (already
+      // gone, never made) ends it; an empty leftover cgroup holds no process and no data.
+      if ((error as NodeJS.ErrnoException).code !== 'EBUSY' || Date.now() >= deadlineMs) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, Limits.cgroupRemovePollMs));
   }
 }

@@ -89,7 +89,7 @@ export async function runUnprobed(
         return assertNever(spec.backend);
     }
   } finally {
-    releaseProcessBound(bound);
+    await releaseProcessBound(bound);
   }
 }
 

@@ -2,12 +2,19 @@
  * The process-limit mechanism. RLIMIT_NPROC does not hold for real root (the kernel exempts uid 0
  * even inside a user namespace), so as root each run gets a pids cgroup, and with no writable
  * pids cgroup the run is refused. As an ordinary user RLIMIT_NPROC, set inside the sandbox's
- * user namespace, holds. Both facts are shown on real processes here.
+ * user namespace, holds. Both facts are shown on real processes here, as is the clean-up of the
+ * cgroups: a busy one is removed once its last process is gone, and an old empty one a killed
+ * kernel left behind is removed by the next run.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { createProcessBound, releaseProcessBound } from '../../src/sandbox/process-bound.js';
+import {
+  cgroupPrefix,
+  createProcessBound,
+  releaseProcessBound,
+  sweepStaleCgroups,
+} from '../../src/sandbox/process-bound.js';
 import { requireBwrap, tempDir } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -63,7 +70,7 @@ describe('process bound', () => {
     expect(!outcome.ok && outcome.detail).toMatch(/^running as root, where RLIMIT_NPROC does not hold/);
   });
 
-  it('root gets a pids cgroup with pids.max = processesMax + the sandbox own processes', () => {
+  it('root gets a pids cgroup with pids.max = processesMax + the sandbox own processes', async () => {
     if (!isRoot) {
       expect(createProcessBound(10, 'unit', { uid: 1000 }).ok).toBe(true);
       return;
@@ -72,8 +79,60 @@ describe('process bound', () => {
     if (!outcome.ok) throw new Error(outcome.detail);
     if (outcome.bound.kind !== 'pidsCgroup') throw new Error('expected a pids cgroup as root');
     expect(readFileSync(`${outcome.bound.dir}/pids.max`, 'utf8')).toBe('12\n');
-    releaseProcessBound(outcome.bound);
+    await releaseProcessBound(outcome.bound);
     expect(existsSync(outcome.bound.dir)).toBe(false);
+  });
+
+  it('a cgroup still busy when the run ends is removed once its last process is gone', async () => {
+    if (!isRoot) {
+      expect(await releaseProcessBound({ kind: 'rlimit' })).toBeUndefined();
+      return;
+    }
+    const outcome = createProcessBound(10, `busy-${process.pid}`, { uid: 0 });
+    if (!outcome.ok) throw new Error(outcome.detail);
+    if (outcome.bound.kind !== 'pidsCgroup') throw new Error('expected a pids cgroup as root');
+    const holder = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((resolve) => holder.once('spawn', resolve));
+    writeFileSync(outcome.bound.procsFile, `${String(holder.pid)}\n`);
+    // While the holder lives, rmdir says EBUSY; the release keeps trying until it is gone.
+    const released = releaseProcessBound(outcome.bound);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(existsSync(outcome.bound.dir)).toBe(true);
+    holder.kill('SIGKILL');
+    await released;
+    expect(existsSync(outcome.bound.dir)).toBe(false);
+  });
+
+  it('the next run removes old, empty cgroups a killed kernel left, never a fresh or a busy one', async () => {
+    const root = '/sys/fs/cgroup/pids';
+    if (!isRoot || !existsSync(`${root}/cgroup.procs`)) {
+      expect(sweepStaleCgroups(tempDir(), Date.now())).toEqual([]);
+      return;
+    }
+    const name = (what: string): string => `${cgroupPrefix}${what}-${process.pid}`;
+    const hourAgo = new Date(Date.now() - 60 * 60_000);
+    for (const what of ['stale', 'fresh', 'busy']) mkdirSync(`${root}/${name(what)}`);
+    utimesSync(`${root}/${name('stale')}`, hourAgo, hourAgo);
+    utimesSync(`${root}/${name('busy')}`, hourAgo, hourAgo);
+    const holder = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
+    await new Promise((resolve) => holder.once('spawn', resolve));
+    writeFileSync(`${root}/${name('busy')}/cgroup.procs`, `${String(holder.pid)}\n`);
+    try {
+      const removed = sweepStaleCgroups(root, Date.now());
+      expect(removed).toContain(name('stale'));
+      expect(removed).not.toContain(name('fresh'));
+      expect(removed).not.toContain(name('busy'));
+      expect(['stale', 'fresh', 'busy'].map((what) => existsSync(`${root}/${name(what)}`))).toEqual([
+        false,
+        true,
+        true,
+      ]);
+    } finally {
+      holder.kill('SIGKILL');
+      await releaseProcessBound({ kind: 'pidsCgroup', dir: `${root}/${name('busy')}`, procsFile: '' });
+      await releaseProcessBound({ kind: 'pidsCgroup', dir: `${root}/${name('fresh')}`, procsFile: '' });
+    }
+    expect(existsSync(`${root}/${name('busy')}`)).toBe(false);
   });
 
   it('RLIMIT_NPROC alone does not bound real root (why the cgroup exists)', () => {
