@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   Exit,
+  git,
   makeRepo,
   makeWorld,
   requireBwrap,
@@ -74,6 +75,21 @@ describe('candidate: the uncommitted changes of the checkout', () => {
     expect(addedFile(patch, 'b.txt')).toBe('new\n');
     expect(patch).not.toContain('ignored.txt');
     expect(patch).not.toContain('secret-ish');
+  });
+
+  it('leaves a nested repository out of the change and says so', async () => {
+    const world = makeWorld();
+    const repo = makeRepo(world, baseFiles);
+    writeFiles(repo.dir, { 'a.js': 'export const a = 2;\n', 'vendor/lib/inner.txt': 'not ours\n' });
+    git(world, join(repo.dir, 'vendor/lib'), ['init', '-q']);
+    const { code, report, stderr } = await runJson(world, repo.dir, ['--verify', '! test -e vendor/lib/inner.txt']);
+    expect({ code, files: report.patch?.files.map((file) => file.path) }).toEqual({
+      code: Exit.verified,
+      files: ['a.js'],
+    });
+    expect(stderr).toContain(
+      "crustcore: left out 1 nested repository (not part of this repository's change): vendor/lib/\n",
+    );
   });
 
   it('with no change at all, there is nothing to verify: rejected, exit 1', async () => {

@@ -77,6 +77,7 @@ describe('--json', () => {
           verify: {
             exitCode: 0,
             timedOut: false,
+            outputStopped: false,
             durationMs: expect.any(Number),
             outputBytes: Buffer.byteLength(output),
             truncated: false,

@@ -117,13 +117,14 @@ describe('runaway commands end in one clear verdict', () => {
     const repo = makeRepo(world, baseFiles);
     writeFiles(repo.dir, { 'a.js': 'export const a = 2;\n' });
     const token = uniqueToken('flood');
-    const result = await run(world, repo.dir, ['--timeout', '3', '--verify', `yes ${token}`]);
+    // The timeout is long: the run must end at the output budget, never at the timeout.
+    const result = await run(world, repo.dir, ['--timeout', '600', '--verify', `yes ${token}`]);
     expect(result.code).toBe(Exit.rejected);
     expect(verdictLines(result.stdout)).toEqual([
       expect.stringMatching(/^BUDGET EXHAUSTED {2}task \S+ \(1 attempt\)$/),
     ]);
     expect(result.stdout).toMatch(
-      /\n {2}attempt 1: abandoned, verify timed out \(outputBytesExceeded: \d+ of \d+ output bytes\)\n/,
+      /\n {2}attempt 1: abandoned, verify stopped at the output budget \(outputBytesExceeded: \d+ of \d+ output bytes\)\n/,
     );
     expect(result.stdout).toMatch(/\nreason: outputBytesExceeded: \d+ of \d+ output bytes\n/);
     expect(result.stdout).not.toContain('diff --git');

@@ -2,8 +2,10 @@
  * REDTEAM D20–D23: resources and processes.
  *
  * Method: real `crustcore run` with a one-line change and a hostile verify command in the real
- * bwrap sandbox. D20 prints 256 MiB and checks the report (`truncated`, exact `outputBytes`, the
- * tail kept) and the log, while sampling the CLI's resident memory from `/proc`. D21 runs a fork
+ * bwrap sandbox. D20 prints 256 MiB, is stopped at the task's 64 MiB output budget and checks the
+ * report (`truncated`, `outputBytes` just past the budget, the tail kept, not timed out) and the
+ * log, while sampling the CLI's resident memory from `/proc`; an endless `yes` with a ten-minute
+ * timeout must end the same way, by the budget, with nothing left. D21 runs a fork
  * bomb, D22 a `sleep`, a child that ignores SIGTERM and a `setsid` grandchild with `--timeout 2`;
  * each command line carries a unique token, and after the CLI exits `/proc` must hold no process
  * with it. D23 fills the sandbox's `/tmp`. Every run must end with the right verdict and an
@@ -54,8 +56,13 @@ function residentBytes(pid: number): number {
   }
 }
 
+/** The task's default output budget (`defaultBudgets.outputBytes`). */
+const outputBudgetBytes = 64 * 1024 * 1024;
+/** The sandbox stops reading at its kill: only the read that passed the budget (one 64 KiB pipe read) counts past it. */
+const pastStopBytesMax = 64 * 1024;
+
 describe('D20 verify prints far more than the output cap', () => {
-  it('is truncated with head and tail kept, counted exactly, and the kernel stays small', async () => {
+  it('is stopped at the output budget, truncated with head and tail kept, counted exactly, and the kernel stays small', async () => {
     const world = makeWorld();
     const repo = changedRepo(world);
     const bytes = 256 * 1024 * 1024;
@@ -69,30 +76,69 @@ describe('D20 verify prints far more than the output cap', () => {
     clearInterval(sampler);
     const report = parseRun(result);
     const verifyRun = report.attempts[0]?.verify;
+    const outputBytes = verifyRun?.outputBytes ?? 0;
     console.log(
-      `D20: peak resident memory of the CLI while 256 MiB passed through: ${(peakBytes / 2 ** 20).toFixed(1)} MiB`,
+      `D20: peak resident memory of the CLI while ${(outputBytes / 2 ** 20).toFixed(1)} MiB passed through: ${(peakBytes / 2 ** 20).toFixed(1)} MiB`,
     );
-    // The output is far over the task's output budget: the run is marked and ends, never verified.
+    // The output passes the task's output budget: the run is killed there (never reaching its
+    // end marker), charged what was read, and the task ends, never verified.
     expect({
       code: result.code,
       verdict: report.verdict,
       reason: report.reason?.split(':')[0],
       exitCode: verifyRun?.exitCode,
+      timedOut: verifyRun?.timedOut,
       truncated: verifyRun?.truncated,
-      outputBytes: verifyRun?.outputBytes,
     }).toEqual({
       code: Exit.rejected,
       verdict: 'budget-exhausted',
       reason: 'outputBytesExceeded',
-      exitCode: 0,
+      exitCode: null,
+      timedOut: false,
       truncated: true,
-      outputBytes: bytes + 14,
     });
-    expect(verifyRun?.outputTail.endsWith('END-OF-OUTPUT\n')).toBe(true);
+    expect(outputBytes).toBeGreaterThan(outputBudgetBytes);
+    expect(outputBytes).toBeLessThanOrEqual(outputBudgetBytes + pastStopBytesMax);
+    expect(verifyRun?.outputTail).toMatch(/^[0-9a-f\n]+$/u);
+    expect(result.stderr).toContain(`verify stopped at the output budget after ${outputBytes} bytes`);
     const events = await expectLogged(world, report, 'budget-exhausted');
-    expect(onlyEvent(events, 'verifyFinished').outputBytes).toBe(bytes + 14);
+    expect(onlyEvent(events, 'verifyFinished').outputBytes).toBe(outputBytes);
     expect(peakBytes).toBeGreaterThan(0);
-    expect(peakBytes).toBeLessThan(bytes / 2);
+    expect(peakBytes).toBeLessThan(128 * 1024 * 1024);
+  });
+
+  it('an endless printer with a ten-minute timeout is stopped at the budget, not the timeout, and nothing is left', async () => {
+    const world = makeWorld();
+    const repo = changedRepo(world);
+    const mark = `flood-${token()}`;
+    const { code, report, stderr } = await run(world, repo, ['--verify', `yes ${mark}`, '--timeout', '600']);
+    const verifyRun = report.attempts[0]?.verify;
+    expect(processesWith(mark)).toEqual([]);
+    expect({
+      code,
+      verdict: report.verdict,
+      reason: report.reason?.split(':')[0],
+      exitCode: verifyRun?.exitCode,
+      timedOut: verifyRun?.timedOut,
+      truncated: verifyRun?.truncated,
+      stoppedLine: stderr.includes(`verify stopped at the output budget after ${verifyRun?.outputBytes} bytes`),
+    }).toEqual({
+      code: Exit.rejected,
+      verdict: 'budget-exhausted',
+      reason: 'outputBytesExceeded',
+      exitCode: null,
+      timedOut: false,
+      truncated: true,
+      stoppedLine: true,
+    });
+    expect(verifyRun?.outputBytes).toBeGreaterThan(outputBudgetBytes);
+    expect(verifyRun?.outputBytes).toBeLessThanOrEqual(outputBudgetBytes + pastStopBytesMax);
+    const events = await expectLogged(world, report, 'budget-exhausted');
+    expect(onlyEvent(events, 'verifyFinished')).toMatchObject({
+      timedOut: false,
+      exitCode: null,
+      outputBytes: verifyRun?.outputBytes,
+    });
   });
 });
 

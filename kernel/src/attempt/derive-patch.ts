@@ -33,6 +33,11 @@ export interface DerivedPatch {
   readonly bytes: number;
   /** The git tree id of the base with the patch applied, in the kernel's object view. */
   readonly treeId: string;
+  /**
+   * Nested repositories of the user's checkout (`dir/`) that a working-tree derivation left out:
+   * their files belong to another repository, so they are never part of this one's change.
+   */
+  readonly leftOut?: readonly string[];
 }
 
 /** The outcome of a derivation: the patch, or why the change is refused, or a git failure. */
@@ -165,7 +170,10 @@ export async function deriveWorkingTreePatch(options: {
       if (!captured.ok) return { ok: false, error: captured.error };
       entries.push(captured.entry);
     }
-    return await diffAgainstBase(source, entries);
+    const derived = await diffAgainstBase(source, entries);
+    // `ls-files --others` names an untracked nested repository as `dir/` and never descends into it.
+    const nested = untracked.filter((path) => path.endsWith('/'));
+    return derived.ok && nested.length > 0 ? { ok: true, patch: { ...derived.patch, leftOut: nested } } : derived;
   } catch (error) {
     return gitFailure(error);
   } finally {

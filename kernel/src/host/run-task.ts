@@ -120,6 +120,8 @@ export interface AttemptReport {
   readonly verify: {
     readonly exitCode: number | null;
     readonly timedOut: boolean;
+    /** Killed once its output passed the task's output budget. */
+    readonly outputStopped: boolean;
     readonly durationMs: number;
     readonly outputBytes: number;
     readonly truncated: boolean;
@@ -205,6 +207,8 @@ function describeDeriveError(error: ChangeRejection | GitError): { code: string;
 
 /** Bounds of the host's own timing. */
 export const HostLimits = {
+  /** Names listed in one progress line before the rest is cut to `…`. */
+  namesShownMax: 8,
   /** A verify job's lease; renewed by a heartbeat while the sandboxed run is alive. */
   verifyLeaseMs: 120_000,
   verifyHeartbeatMs: 30_000,
@@ -489,6 +493,15 @@ class TaskRunner {
     return task;
   }
 
+  /**
+   * The task's output budget not yet charged: a sandboxed run is stopped once its output passes
+   * it, and the charge that follows ends the task `outputBytesExceeded`. At least 1 (the spec's floor).
+   */
+  #outputBytesLeft(): number {
+    const task = this.#task();
+    return Math.max(1, task.budgets.outputBytes - task.usage.outputBytes);
+  }
+
   #isTerminalOrWaiting(): boolean {
     const verdict = taskVerdict(this.#task());
     return verdict !== 'running';
@@ -558,6 +571,12 @@ class TaskRunner {
         if (!derived.ok) {
           first.tree.remove();
           return this.#refuse(attempt, derived.error);
+        }
+        const leftOut = derived.patch.leftOut ?? [];
+        if (attempt === 1 && leftOut.length > 0) {
+          request.progress(
+            `left out ${leftOut.length} nested repositor${leftOut.length === 1 ? 'y' : 'ies'} (not part of this repository's change): ${leftOut.slice(0, HostLimits.namesShownMax).join(', ')}${leftOut.length > HostLimits.namesShownMax ? ', …' : ''}`,
+          );
         }
         patchBytes = derived.patch.patch;
         break;
@@ -668,7 +687,7 @@ class TaskRunner {
         repoDir: this.#repo.topLevel,
         command,
         grant,
-        sandbox: this.#sandbox,
+        sandbox: { ...this.#sandbox, outputBytesStop: this.#outputBytesLeft() },
         contract: {
           contract: 'crustcore.worker/1',
           goal: activeClean(this.#request.goal),
@@ -684,7 +703,11 @@ class TaskRunner {
       }
       const run = result.result;
       if (run.timedOut || run.exitCode !== 0) {
-        const how = run.timedOut ? `timed out after ${this.#request.timeoutMs} ms` : `exited with ${describeExit(run)}`;
+        const how = run.timedOut
+          ? `timed out after ${this.#request.timeoutMs} ms`
+          : run.outputStopped
+            ? `was stopped at the output budget after ${run.output.totalBytes} bytes`
+            : `exited with ${describeExit(run)}`;
         return {
           ok: false,
           actions: this.#attemptFailed(attempt, 'workerFailed', `the worker ${how}: ${this.#tail(run, 300)}`),
@@ -772,7 +795,7 @@ class TaskRunner {
         attempt: tree,
         repoDir: this.#repo.topLevel,
         verifyCommand: this.#request.verifyCommand,
-        sandbox: this.#sandbox,
+        sandbox: { ...this.#sandbox, outputBytesStop: this.#outputBytesLeft() },
       });
     } finally {
       clearInterval(heartbeat);
@@ -783,7 +806,11 @@ class TaskRunner {
     const integrity = withRunIntegrity(withSecretIntegrity(patchIntegrity, secretHits), result);
     context.run = { result, integrity, acceptedProtected };
     context.outputTail = this.#tail(result, workerFeedbackBytesMax);
-    const status = result.timedOut ? 'timed out' : `exit ${describeExit(result)}`;
+    const status = result.timedOut
+      ? 'timed out'
+      : result.outputStopped
+        ? `stopped at the output budget after ${result.output.totalBytes} bytes`
+        : `exit ${describeExit(result)}`;
     this.#request.progress(
       `attempt ${attempt}: verify ${status} in ${result.durationMs} ms${describeIntegrity(integrity)}`,
     );
@@ -944,6 +971,7 @@ class TaskRunner {
             : {
                 exitCode: run.result.exitCode,
                 timedOut: run.result.timedOut,
+                outputStopped: run.result.outputStopped,
                 durationMs: run.result.durationMs,
                 outputBytes: run.result.output.totalBytes,
                 truncated: run.result.output.truncated,

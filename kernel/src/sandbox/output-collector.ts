@@ -33,6 +33,11 @@ export class OutputCollector {
     this.#tail = Buffer.alloc(outputBytesMax - headBytesMax);
   }
 
+  /** Bytes pushed so far. */
+  get totalBytes(): number {
+    return this.#totalBytes;
+  }
+
   /** Adds one chunk of the stream. */
   push(chunk: Uint8Array): void {
     if (this.#finished) throw new TypeError('output collector: push after finish.');

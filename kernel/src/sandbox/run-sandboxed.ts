@@ -83,6 +83,7 @@ export async function runUnprobed(
           stdin: spec.stdin,
           timeoutMs: spec.timeoutMs,
           outputBytesMax: spec.outputBytesMax,
+          outputBytesStop: spec.outputBytesStop,
           bound,
         });
       default:
@@ -173,6 +174,7 @@ async function runBwrap(
       stdin: spec.stdin,
       timeoutMs: spec.timeoutMs,
       outputBytesMax: spec.outputBytesMax,
+      outputBytesStop: spec.outputBytesStop,
       bound,
     });
   } finally {

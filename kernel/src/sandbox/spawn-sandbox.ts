@@ -1,7 +1,7 @@
 /**
  * Runs the outer sandbox command as the leader of its own process group, streams its merged
- * output into a bounded collector, enforces the timeout with `process.kill(-pgid, 'SIGKILL')`,
- * and resolves only once every process of the run is gone.
+ * output into a bounded collector, enforces the timeout and the output stop with
+ * `process.kill(-pgid, 'SIGKILL')`, and resolves only once every process of the run is gone.
  *
  * Why the tree is dead when this resolves: bwrap puts the command in a new PID namespace whose
  * init is bwrap's own reaper, started with `--die-with-parent`. Killing the group kills the
@@ -28,10 +28,12 @@ export interface SpawnPlan {
   readonly stdin: Uint8Array | undefined;
   readonly timeoutMs: number;
   readonly outputBytesMax: number;
+  /** Kill the tree once the output read passes this many bytes; undefined: never. */
+  readonly outputBytesStop: number | undefined;
   readonly bound: ProcessBound;
 }
 
-/** Spawns, collects, kills on timeout and waits for the whole tree; never rejects. */
+/** Spawns, collects, kills on timeout or at the output stop and waits for the whole tree; never rejects. */
 export async function spawnSandbox(plan: SpawnPlan): Promise<RunSandboxedResult> {
   const startedAtMs = performance.now();
   const collector = new OutputCollector(plan.outputBytesMax);
@@ -70,7 +72,19 @@ export async function spawnSandbox(plan: SpawnPlan): Promise<RunSandboxedResult>
     // The command may exit without reading its stdin; EPIPE is not a failure of the run.
   });
   child.stdin.end(plan.stdin === undefined ? undefined : Buffer.from(plan.stdin));
-  stdout.on('data', (chunk: Buffer) => collector.push(chunk));
+  // At the stop the read end is closed with the kill, so nothing the tree still writes is read:
+  // the total passes the stop by at most one read of the pipe.
+  let timedOut = false;
+  let outputStopped = false;
+  stdout.on('data', (chunk: Buffer) => {
+    collector.push(chunk);
+    const stop = plan.outputBytesStop;
+    if (stop !== undefined && !timedOut && !outputStopped && collector.totalBytes > stop) {
+      outputStopped = true;
+      killGroup(pgid);
+      stdout.destroy();
+    }
+  });
   const outputEnded = new Promise<void>((resolve) => stdout.once('close', () => resolve()));
 
   let initPid: { readonly pid: number; readonly startTime: string } | null = null;
@@ -88,8 +102,8 @@ export async function spawnSandbox(plan: SpawnPlan): Promise<RunSandboxedResult>
     // A backend that never writes its info fd only loses the init-pid check; the cgroup still counts.
   });
 
-  let timedOut = false;
   const timer = setTimeout(() => {
+    if (outputStopped) return;
     timedOut = true;
     killGroup(pgid);
   }, plan.timeoutMs);
@@ -116,6 +130,7 @@ export async function spawnSandbox(plan: SpawnPlan): Promise<RunSandboxedResult>
       exitCode: code,
       signal,
       timedOut,
+      outputStopped,
       durationMs: Math.round(performance.now() - startedAtMs),
       output: collected.output,
       outputDigest: collected.digest,

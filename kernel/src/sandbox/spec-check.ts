@@ -45,6 +45,9 @@ export function checkSpec(spec: SandboxSpec): void {
   if (typeof spec.network !== 'boolean') fail('network', 'must be a boolean');
   checkInteger('timeoutMs', spec.timeoutMs, 1, Limits.timeoutMsMax);
   checkInteger('outputBytesMax', spec.outputBytesMax, 2, Limits.outputBytesMaxMax);
+  if (spec.outputBytesStop !== undefined) {
+    checkInteger('outputBytesStop', spec.outputBytesStop, 1, Number.MAX_SAFE_INTEGER);
+  }
   checkInteger('limits.processesMax', spec.limits.processesMax, 1, 1_000_000);
   checkInteger('limits.fileBytesMax', spec.limits.fileBytesMax, 1, Number.MAX_SAFE_INTEGER);
   checkInteger('limits.addressSpaceBytesMax', spec.limits.addressSpaceBytesMax, 1, Number.MAX_SAFE_INTEGER);

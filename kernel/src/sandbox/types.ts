@@ -62,6 +62,12 @@ export interface SandboxSpec {
   readonly timeoutMs: number;
   /** Head+tail cap over merged stdout+stderr. */
   readonly outputBytesMax: number;
+  /**
+   * When set, the run's whole process tree is killed as soon as the merged output read passes
+   * this many bytes (the caller's remaining output budget); `outputStopped` then reports it.
+   * Absent: the run may print any amount until it exits or times out.
+   */
+  readonly outputBytesStop?: number;
   readonly limits: SandboxLimits;
   /**
    * The toolchain to bind read-only. When absent the sandbox resolves `argv` on the kernel's
@@ -87,6 +93,11 @@ export interface SandboxResult {
   readonly exitCode: number | null;
   readonly signal: string | null;
   readonly timedOut: boolean;
+  /**
+   * True when the run was killed because its output passed `outputBytesStop`. Never true
+   * together with `timedOut`: whichever kill came first is the one reported.
+   */
+  readonly outputStopped: boolean;
   readonly durationMs: number;
   readonly output: SandboxOutput;
   /** sha256 hex of the full output stream as produced (computed incrementally, never buffered whole). */

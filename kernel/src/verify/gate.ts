@@ -40,6 +40,8 @@ export interface SandboxChoice {
   readonly backend: SandboxBackend;
   readonly backendPath?: string;
   readonly timeoutMs: number;
+  /** Kill the run once its output passes this many bytes (the task's remaining output budget). */
+  readonly outputBytesStop?: number;
   /** The kernel's own PATH and home, where the verify command's toolchain is resolved. */
   readonly hostPath: string;
   readonly hostHome: string;
@@ -135,6 +137,7 @@ export function runInAttempt(input: {
     ...(input.stdin === undefined ? {} : { stdin: input.stdin }),
     timeoutMs: input.sandbox.timeoutMs,
     outputBytesMax: SandboxLimits.outputBytesMax,
+    ...(input.sandbox.outputBytesStop === undefined ? {} : { outputBytesStop: input.sandbox.outputBytesStop }),
     limits: defaultSandboxLimits,
     toolchain,
   });

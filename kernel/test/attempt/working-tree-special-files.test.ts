@@ -109,6 +109,7 @@ describe('deriveWorkingTreePatch refuses special files in the checkout', () => {
     const derived = await derive(root, repo);
     if (!derived.ok) throw new Error(JSON.stringify(derived.error));
     expect(derived.patch.files).toEqual([{ path: 'notes.txt', status: 'modified', binary: false }]);
+    expect(derived.patch.leftOut).toEqual(['vendor/lib/']);
     expect(snapshot(repo.dir)).toEqual(before);
   });
 

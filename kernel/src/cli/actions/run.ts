@@ -224,7 +224,13 @@ export function renderRunReport(report: RunReport): string {
   for (const attempt of report.attempts) {
     const verify = attempt.verify;
     const how =
-      verify === null ? '' : verify.timedOut ? ', verify timed out' : `, verify exit ${String(verify.exitCode)}`;
+      verify === null
+        ? ''
+        : verify.timedOut
+          ? ', verify timed out'
+          : verify.outputStopped
+            ? ', verify stopped at the output budget'
+            : `, verify exit ${String(verify.exitCode)}`;
     lines.push(
       `  attempt ${attempt.attempt}: ${attempt.outcome}${how}${attempt.reason === null ? '' : ` (${attempt.reason})`}`,
     );
