@@ -13,6 +13,7 @@
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { assertNever, Limits, type Candidate } from '../core/index.js';
 import {
+  compileGlob,
   evaluate,
   parseRules,
   PolicyLimits,
@@ -23,7 +24,6 @@ import {
   type RuleSet,
 } from '../policy/index.js';
 import type { ProtectedRule } from '../verify/protected-paths.js';
-import { expandBraces, GlobLimits } from '../verify/protected-glob.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import type { Confirm } from './integrate.js';
 
@@ -105,12 +105,11 @@ export function policyOf(config: Config): PolicyLoad {
 }
 
 function globProblem(glob: string): string | null {
-  if (glob.length > GlobLimits.patternBytesMax) {
-    return `the glob is longer than ${GlobLimits.patternBytesMax} characters; shorten it`;
+  if (glob.length > PolicyLimits.globPatternCharsMax) {
+    return `the glob is longer than ${PolicyLimits.globPatternCharsMax} characters; shorten it`;
   }
-  if (expandBraces(glob) === undefined) {
-    return `the glob ${JSON.stringify(glob.slice(0, 60))} has unbalanced braces or more than ${GlobLimits.alternativesMax} {a,b} alternatives; fix it`;
-  }
+  const compiled = compileGlob(glob);
+  if (!compiled.ok) return `the glob ${JSON.stringify(glob.slice(0, 60))} is invalid: ${compiled.reason}; fix it`;
   return null;
 }
 

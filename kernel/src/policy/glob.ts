@@ -2,17 +2,24 @@ import { assertNever } from '../core/assert.js';
 import { PolicyLimits } from './limits.js';
 
 /**
- * Glob patterns for policy rules, matched against repo-relative paths and branch names.
+ * The one glob syntax of the kernel: rules-file `branches` and `paths`, the protected-path rules,
+ * `--allow-protected` and the config's `protectedPaths`. A glob matches a whole repo-relative
+ * path or branch name, case-sensitively.
  *
  * - `*` matches any run of characters except `/`; `?` matches one character except `/`.
  * - `**` must be a whole segment: `**` alone matches everything, `**` + `/x` matches `x` at any
  *   depth, `a/` + `**` + `/b` matches `a/b`, `a/x/b`, …, and `a/` + `**` matches everything under `a/`.
  * - `{a,b}` matches either alternative; groups nest. `[abc]`, `[a-z]`, `[!a]` (or `[^a]`) match
  *   one character from (or not from) a set; a class never matches `/`.
- * - `\` escapes the next character. Dotfiles get no special treatment: `*` matches `.env`.
+ * - `\` escapes the next character (`\[id\]` matches `[id]`). Dotfiles get no special
+ *   treatment: `*` matches `.env`.
+ * - Refused: an empty pattern, an empty segment (leading, trailing or double `/`), `**` inside a
+ *   segment, unbalanced braces or brackets, a reversed range or `/` in a class, and anything over
+ *   the `glob*` bounds of `PolicyLimits`.
  *
  * Matching simulates a Thompson automaton, so time grows with pattern size × subject length and
  * never exponentially; it also stops after `stepsMax` steps and says so instead of answering.
+ * Callers fail closed on such an answer: an allow-list does not allow, a deny-list covers.
  */
 export class Glob {
   /** The pattern as written. */

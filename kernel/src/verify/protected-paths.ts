@@ -4,7 +4,8 @@
  * configuration, lockfiles, the repo's own kernel config). A patch touching one is refused unless
  * the user allowed that path explicitly (`--allow-protected <glob>`) or approves it.
  */
-import { matchGlob } from './protected-glob.js';
+import { assertNever } from '../core/index.js';
+import { compileGlob, type Glob } from '../policy/index.js';
 
 /** One rule: a name and the globs it covers. A `condition` narrows it to changes that matter. */
 export interface ProtectedRule {
@@ -129,6 +130,7 @@ const packageTestKeys = [
  * Lists the protected changes among `files`. `allow` globs exempt paths explicitly; `rules`
  * replaces the defaults (pass `[...DefaultProtectedRules, ...extra]` to extend them). Conditional
  * rules read content through `read`; without it, or when content cannot be parsed, they apply.
+ * A glob that is refused or cannot be decided within the glob limits allows nothing and protects.
  */
 export function classifyProtected(
   files: readonly ProtectedCandidate[],
@@ -138,19 +140,45 @@ export function classifyProtected(
     readonly read?: ContentReader;
   } = {},
 ): ProtectedViolation[] {
-  const rules = options.rules ?? DefaultProtectedRules;
-  const allow = options.allow ?? [];
+  const rules = (options.rules ?? DefaultProtectedRules).map((rule) => ({ rule, globs: rule.globs.map(compiled) }));
+  const allow = (options.allow ?? []).map(compiled);
   const violations: ProtectedViolation[] = [];
   for (const file of files) {
-    if (allow.some((glob) => matchGlob(glob, file.path))) continue;
-    for (const rule of rules) {
-      if (!rule.globs.some((glob) => matchGlob(glob, file.path))) continue;
+    if (allow.some((glob) => globSays(glob, file.path) === 'yes')) continue;
+    for (const { rule, globs } of rules) {
+      if (!globs.some((glob) => globSays(glob, file.path) !== 'no')) continue;
       if (rule.condition !== undefined && !conditionHolds(rule.condition, file, options.read)) continue;
       violations.push({ path: file.path, rule: rule.rule });
       break;
     }
   }
   return violations;
+}
+
+/** The compiled glob, or null for a pattern the glob syntax refuses. */
+function compiled(pattern: string): Glob | null {
+  const result = compileGlob(pattern);
+  return result.ok ? result.glob : null;
+}
+
+/**
+ * Whether a glob covers `path`; `unsure` for a refused pattern or a match past the glob limits,
+ * which an allow glob treats as no and a protected rule as yes, so both fail closed.
+ */
+function globSays(glob: Glob | null, path: string): 'yes' | 'no' | 'unsure' {
+  if (glob === null) return 'unsure';
+  const { outcome } = glob.match(path);
+  switch (outcome) {
+    case 'matched':
+      return 'yes';
+    case 'unmatched':
+      return 'no';
+    case 'stepLimitExceeded':
+    case 'subjectTooLong':
+      return 'unsure';
+    default:
+      return assertNever(outcome);
+  }
 }
 
 function conditionHolds(

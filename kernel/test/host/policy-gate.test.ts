@@ -168,7 +168,18 @@ describe('policyOf and loadPolicy', () => {
     ).toEqual({
       ok: false,
       message:
-        'config /home/u/.config/crustcore/config.json: protectedPaths.extra[0].globs[1]: the glob "db/{a,b" has unbalanced braces or more than 64 {a,b} alternatives; fix it',
+        'config /home/u/.config/crustcore/config.json: protectedPaths.extra[0].globs[1]: the glob "db/{a,b" is invalid: unbalanced braces ({ without }); fix it',
+    });
+    // The rules-file glob syntax applies: a trailing / names no file, ** belongs in its own segment.
+    expect(policyOf(config({ protectedPaths: { allow: ['docs/'], extra: [] } }))).toEqual({
+      ok: false,
+      message:
+        'config /home/u/.config/crustcore/config.json: protectedPaths.allow[0]: the glob "docs/" is invalid: "docs/" has an empty segment (leading, trailing or double /); write dir/** for a directory; fix it',
+    });
+    expect(policyOf(config({ protectedPaths: { allow: ['src**'], extra: [] } }))).toEqual({
+      ok: false,
+      message:
+        'config /home/u/.config/crustcore/config.json: protectedPaths.allow[0]: the glob "src**" is invalid: ** must be a whole path segment (write a/**/b or **/*.ts) in "src**"; fix it',
     });
     expect(policyOf(config({ protectedPaths: { allow: ['x'.repeat(1025)], extra: [] } }))).toEqual({
       ok: false,

@@ -1,7 +1,8 @@
 /**
- * The policy glob matcher: documented semantics on fixed cases, refusal of malformed patterns,
- * and two properties — it agrees with an independent regular-expression reference on small
- * generated patterns, and it never takes more steps than it is given.
+ * The kernel's one glob matcher (rules files, protected paths, `--allow-protected`): documented
+ * semantics on fixed cases, refusal of malformed patterns, and properties — it agrees with an
+ * independent regular-expression reference on small generated patterns, with simple equivalences
+ * (`**` + `/`, literals, braces), and it never takes more steps than it is given.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +50,19 @@ describe('glob semantics', () => {
     ['é?', 'éü', 'matched'],
     ['crustcore/*', 'crustcore/fix-1', 'matched'],
     ['crustcore/*', 'crustcore/a/b', 'unmatched'],
+    ['**/*.test.*', 'a.test.ts', 'matched'],
+    ['**/*.test.*', 'src/deep/a.test.ts', 'matched'],
+    ['src/*.ts', 'src/a.ts', 'matched'],
+    ['src/*.ts', 'src/x/a.ts', 'unmatched'],
+    ['a?c', 'a/c', 'unmatched'],
+    ['{a,b/{c,d}}.txt', 'b/d.txt', 'matched'],
+    ['{a,b/{c,d}}.txt', 'b/e.txt', 'unmatched'],
+    ['**/tests/**', 'tests/x.py', 'matched'],
+    ['**', '', 'matched'],
+    ['*.TS', 'a.ts', 'unmatched'],
+    ['[id]', '[id]', 'unmatched'],
+    ['\\[id\\]', '[id]', 'matched'],
+    ['?', '\u{1F600}', 'matched'],
   ];
   for (const [pattern, subject, expected] of cases) {
     it(`${pattern} against ${subject} is ${expected}`, () => {
@@ -118,6 +132,13 @@ describe('glob semantics', () => {
     const answered = compiled.glob.match('a'.repeat(4000));
     expect(answered.outcome).toBe('unmatched');
     expect(answered.steps).toBeLessThanOrEqual(PolicyLimits.globStepsMax);
+    // Past the default budget it stops at the limit and says so: callers fail closed on that.
+    const heavy = Glob.compile(`${'*a'.repeat(200)}{${'x,'.repeat(20)}y}`);
+    if (!heavy.ok) throw new Error(heavy.reason);
+    expect(heavy.glob.match('a'.repeat(4000))).toEqual({
+      outcome: 'stepLimitExceeded',
+      steps: PolicyLimits.globStepsMax,
+    });
   });
 });
 
@@ -224,6 +245,34 @@ describe('glob properties', () => {
         expect(compiled.glob.match(subject).outcome).toBe(expected);
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  const simpleSegment = fc.stringMatching(/^[a-c?]{0,3}(?:\*[a-c?]{1,3}){0,2}\*?$/u).filter((text) => text !== '');
+  const simplePattern = fc
+    .array(fc.oneof(simpleSegment, fc.constant('**')), { minLength: 1, maxLength: 6 })
+    .map((parts) => parts.join('/'));
+  const literalPath = fc
+    .array(fc.stringMatching(/^[a-c]{1,4}$/u), { minLength: 1, maxLength: 8 })
+    .map((parts) => parts.join('/'));
+
+  it('agrees with simple equivalences: literals, **, braces and a leading **/', () => {
+    fc.assert(
+      fc.property(literalPath, (literal) => {
+        expect([
+          match(literal, literal),
+          match('**', literal),
+          match('*', literal),
+          match(`{${literal},zzz}`, literal),
+        ]).toEqual(['matched', 'matched', literal.includes('/') ? 'unmatched' : 'matched', 'matched']);
+      }),
+    );
+    fc.assert(
+      fc.property(simplePattern, literalPath, (pattern, subject) => {
+        const suffixes = subject.split('/').map((_, index, parts) => parts.slice(index).join('/'));
+        const expected = suffixes.some((suffix) => match(pattern, suffix) === 'matched') ? 'matched' : 'unmatched';
+        expect(match(`**/${pattern}`, subject)).toBe(expected);
+      }),
     );
   });
 

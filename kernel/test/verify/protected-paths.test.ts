@@ -2,14 +2,13 @@
  * Invariant: a patch that could make verify pass without a fix (tests, snapshots, test setup,
  * the verify command's definition, CI, git metadata, package-manager/env config, lockfiles, the
  * repo's kernel config) is classified as protected, unless explicitly allowed; a dependency bump
- * alone in `package.json` is not. The glob matcher is bounded: no input exceeds its step limit.
+ * alone in `package.json` is not. The globs are the policy module's (tested in
+ * `kernel/test/policy/glob.test.ts`); a glob that cannot decide protects and allows nothing.
  *
- * Method: REDTEAM A 1, 2, 4, 6, 7 and B 14 at the classification level with whole-array
- * equality; fast-check for the matcher's bound and simple equivalences.
+ * Method: REDTEAM A 1, 2, 4, 6, 7 and B 14 at the classification level with whole-array equality.
  */
-import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { GlobLimits, expandBraces, matchGlob, matchGlobCounted } from '../../src/verify/protected-glob.js';
+import { compileGlob, PolicyLimits } from '../../src/policy/index.js';
 import { DefaultProtectedRules, classifyProtected, type ContentReader } from '../../src/verify/protected-paths.js';
 
 const modified = (path: string) => ({ path, status: 'modified' as const });
@@ -113,66 +112,46 @@ describe('classifyProtected', () => {
   });
 });
 
-describe('matchGlob', () => {
-  it('matches the documented syntax', () => {
-    const cases: [string, string, boolean][] = [
-      ['**/*.test.*', 'a.test.ts', true],
-      ['**/*.test.*', 'src/deep/a.test.ts', true],
-      ['*.ts', 'src/a.ts', false],
-      ['src/*.ts', 'src/a.ts', true],
-      ['src/*.ts', 'src/x/a.ts', false],
-      ['src/**', 'src/x/a.ts', true],
-      ['src/**', 'src', false],
-      ['a?c', 'abc', true],
-      ['a?c', 'a/c', false],
-      ['{a,b/{c,d}}.txt', 'b/d.txt', true],
-      ['{a,b/{c,d}}.txt', 'b/e.txt', false],
-      ['**/tests/**', 'tests/x.py', true],
-      ['**', '', true],
-      ['{unbalanced', '{unbalanced', false],
+describe('classifyProtected globs', () => {
+  it('compiles every default glob under the one glob syntax', () => {
+    const refused = DefaultProtectedRules.flatMap((rule) => rule.globs)
+      .map((glob) => ({ glob, compiled: compileGlob(glob) }))
+      .filter(({ compiled }) => !compiled.ok)
+      .map(({ glob }) => glob);
+    expect(refused).toEqual([]);
+  });
+
+  it('reads allow globs with the shared syntax: classes and escapes', () => {
+    const files = [
+      modified('app/[id]/page.test.tsx'),
+      modified('app/i/page.test.tsx'),
+      modified('app/x/page.test.tsx'),
     ];
-    for (const [pattern, path, expected] of cases)
-      expect([pattern, path, matchGlob(pattern, path)]).toEqual([pattern, path, expected]);
+    expect(classifyProtected(files, { allow: ['app/\\[id\\]/*.test.tsx', 'app/[i]/*'] })).toEqual([
+      { path: 'app/x/page.test.tsx', rule: 'testFile' },
+    ]);
   });
 
-  const segment = fc.stringMatching(/^[a-c*?]{0,4}$/u);
-  const pattern = fc
-    .array(fc.oneof(segment, fc.constant('**')), { minLength: 1, maxLength: 6 })
-    .map((parts) => parts.join('/'));
-  const path = fc
-    .array(fc.stringMatching(/^[a-c]{0,4}$/u), { minLength: 1, maxLength: 8 })
-    .map((parts) => parts.join('/'));
-
-  it('never exceeds the step limit, even on adversarial input', () => {
-    fc.assert(
-      fc.property(pattern, path, (glob, candidate) => {
-        expect(matchGlobCounted(glob, candidate).steps).toBeLessThanOrEqual(GlobLimits.stepsMax);
+  it('fails closed when a glob is refused or cannot decide', () => {
+    const sized = (violations: readonly { path: string; rule: string }[]) =>
+      violations.map(({ path, rule }) => ({ pathChars: path.length, rule }));
+    // Over the subject limit: `**` does not allow the path and the first default rule covers it.
+    const long = `${'d/'.repeat(PolicyLimits.globSubjectCharsMax / 2)}a.ts`;
+    expect(sized(classifyProtected([modified(long)], { allow: ['**'] }))).toEqual([
+      { pathChars: long.length, rule: 'snapshot' },
+    ]);
+    // Past the step limit: the same glob neither allows the path nor lets it through its rule.
+    const heavy = `${'*a'.repeat(400)}*b`;
+    const flooded = 'a'.repeat(4000);
+    expect(
+      sized(classifyProtected([modified(flooded)], { rules: [{ rule: 'heavy', globs: [heavy] }], allow: [heavy] })),
+    ).toEqual([{ pathChars: 4000, rule: 'heavy' }]);
+    // A refused allow glob allows nothing; a refused rule glob protects whatever reaches it.
+    expect(
+      classifyProtected([modified('README.md')], {
+        rules: [{ rule: 'refused', globs: ['docs//x'] }],
+        allow: ['{README.md'],
       }),
-    );
-    const heavy = `${'*a'.repeat(400)}{${'x,'.repeat(40)}y}`;
-    expect(matchGlobCounted(heavy, 'a'.repeat(4000)).steps).toBeLessThanOrEqual(GlobLimits.stepsMax);
-  });
-
-  it('agrees with simple equivalences', () => {
-    fc.assert(
-      fc.property(fc.stringMatching(/^[a-c/]{0,12}$/u), (literal) => {
-        expect(matchGlob(literal, literal)).toBe(true);
-        expect(matchGlob('**', literal)).toBe(true);
-        expect(matchGlob('*', literal)).toBe(!literal.includes('/'));
-        expect(matchGlob(`{${literal},zzz}`, literal)).toBe(!/[{},]/u.test(literal));
-      }),
-    );
-    fc.assert(
-      fc.property(pattern, path, (glob, candidate) => {
-        expect(matchGlob(`**/${glob}`, candidate)).toBe(
-          candidate.split('/').some((_, index, parts) => matchGlob(glob, parts.slice(index).join('/'))),
-        );
-      }),
-    );
-  });
-
-  it('expands nested braces and refuses too many alternatives', () => {
-    expect(expandBraces('a{b,c{d,e}}f')).toEqual(['abf', 'acdf', 'acef']);
-    expect(expandBraces('{a,b}{c,d}{e,f}{g,h}{i,j}{k,l}{m,n}')).toBeUndefined();
+    ).toEqual([{ path: 'README.md', rule: 'refused' }]);
   });
 });
