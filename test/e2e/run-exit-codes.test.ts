@@ -160,6 +160,11 @@ describe('usage: exit 2, one line on stderr, nothing written', () => {
       "crustcore: --branch: branch 'main' already exists; choose a new name (an existing branch is never moved)\n",
     ],
     [
+      'invalid --allow-protected glob',
+      ['--verify', 'true', '--allow-protected', 'test**'],
+      /^crustcore: --allow-protected 'test\*\*' is not a valid glob: [^\n]+\. Run 'crustcore help run'\.\n$/,
+    ],
+    [
       'invalid --branch name',
       ['--verify', 'true', '--branch', 'bad..name'],
       "crustcore: --branch: 'bad..name' is not a valid branch name\n",

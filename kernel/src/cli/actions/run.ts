@@ -4,6 +4,7 @@ import { assertNever } from '../../core/index.js';
 import { modelCandidateFromFlags } from '../../host/agent-model.js';
 import { loadPolicy } from '../../host/policy-gate.js';
 import { runTask, type CandidateRequest, type RunReport, type RunRequest } from '../../host/run-task.js';
+import { compileGlob } from '../../policy/index.js';
 import type { SandboxBackend } from '../../sandbox/index.js';
 import type { CommandAction, CommandArgs } from '../command.js';
 import { ExitCode } from '../exit-codes.js';
@@ -148,6 +149,12 @@ export function runRequestOf(args: CommandArgs, io: Io, cwd: string): RunRequest
   if (backendText !== 'bwrap' && backendText !== 'gvisor')
     return `--sandbox must be bwrap or gvisor, got '${backendText}'`;
   const backend: SandboxBackend = backendText;
+  const allowProtected = list(args, 'allow-protected');
+  for (const glob of allowProtected) {
+    // A glob that cannot compile would allow nothing; say so instead of verifying as if it did.
+    const compiled = compileGlob(glob);
+    if (!compiled.ok) return `--allow-protected '${glob.slice(0, 80)}' is not a valid glob: ${compiled.reason}`;
+  }
   const out = text(args, 'out');
   const branch = text(args, 'branch');
   const backendPath = text(args, 'sandbox-binary');
@@ -165,7 +172,7 @@ export function runRequestOf(args: CommandArgs, io: Io, cwd: string): RunRequest
     ...(backendPath === undefined ? {} : { backendPath: resolve(cwd, backendPath) }),
     ...(out === undefined ? {} : { outPath: resolve(cwd, out) }),
     ...(branch === undefined ? {} : { branch }),
-    allowProtected: list(args, 'allow-protected'),
+    allowProtected,
     env: io.env,
     progress: (line) => io.stderr(`crustcore: ${line}\n`),
   };
