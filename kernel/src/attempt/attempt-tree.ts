@@ -38,7 +38,7 @@ import { release } from 'node:os';
 import { join } from 'node:path';
 import type { GitError } from './hardened-git.js';
 import { Limits } from './limits.js';
-import { NeutralAttributes, ObjectView, configText, resolveRepo, type RepoInfo } from './object-view.js';
+import { NeutralAttributes, ObjectView, configText, resolvedRepo, type RepoInfo } from './object-view.js';
 import { ensurePristine, type Pristine } from './pristine-cache.js';
 
 /** A mount the sandbox should make for an attempt (structurally the sandbox's own mount type). */
@@ -156,12 +156,13 @@ export type CreateAttemptResult =
  * says which).
  */
 export async function createAttemptTree(options: {
-  readonly repoDir: string;
+  /** The repository: its directory, or its `RepoInfo` when already resolved. */
+  readonly repoDir: string | RepoInfo;
   readonly baseCommit: string;
   readonly stateDir: string;
   readonly layout?: AttemptLayout;
 }): Promise<CreateAttemptResult> {
-  const repo = await resolveRepo(options.repoDir);
+  const repo = await resolvedRepo(options.repoDir);
   if (!repo.ok) return repo;
   mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
   const view = ObjectView.open(repo.repo, options.stateDir);

@@ -11,7 +11,7 @@ import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { GitCallFailed, runGit, runGitOrThrow, type GitError } from './hardened-git.js';
 import { Limits } from './limits.js';
-import { ObjectView, resolveRepo, splitZ, type TreeEntry } from './object-view.js';
+import { ObjectView, resolvedRepo, splitZ, type RepoInfo, type TreeEntry } from './object-view.js';
 import { captureEntry, captureTree, listSpecialFiles, lstatInside, type SpecialFiles } from './fs-capture.js';
 import { checkPath, checkSymlink, type ChangeRejection } from './path-rules.js';
 
@@ -121,11 +121,12 @@ async function listIgnored(source: DeriveSource, treeDir: string): Promise<Set<s
  * private copy, and files are read by the kernel, never through git's filters.
  */
 export async function deriveWorkingTreePatch(options: {
-  readonly repoDir: string;
+  /** The repository: its directory, or its `RepoInfo` when already resolved. */
+  readonly repoDir: string | RepoInfo;
   readonly baseCommit: string;
   readonly stateDir: string;
 }): Promise<DeriveResult> {
-  const repo = await resolveRepo(options.repoDir);
+  const repo = await resolvedRepo(options.repoDir);
   if (!repo.ok) return repo;
   const view = ObjectView.open(repo.repo, options.stateDir);
   const scratchDir = join(options.stateDir, `scratch-${randomBytes(8).toString('hex')}`);

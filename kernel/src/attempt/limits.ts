@@ -22,4 +22,6 @@ export const Limits = {
   alternatesDepthMax: 5,
   /** An unfinished attempt directory without an owner is stale after this long. */
   unownedAttemptStaleMs: 60_000,
+  /** Commit → tree ids a process remembers before it starts over. */
+  treeIdsCachedMax: 1024,
 } as const;

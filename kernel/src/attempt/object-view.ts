@@ -64,6 +64,16 @@ export async function resolveRepo(
   };
 }
 
+/**
+ * `repo` itself when the caller already resolved it (each `resolveRepo` is a git call), else the
+ * repository containing the directory `repo`.
+ */
+export async function resolvedRepo(
+  repo: string | RepoInfo,
+): Promise<{ readonly ok: true; readonly repo: RepoInfo } | { readonly ok: false; readonly error: GitError }> {
+  return typeof repo === 'string' ? resolveRepo(repo) : { ok: true, repo };
+}
+
 function objectDirsOf(first: string): string[] {
   const dirs: string[] = [];
   const visit = (dir: string, depth: number): void => {
@@ -87,10 +97,10 @@ function objectDirsOf(first: string): string[] {
 
 /** Resolves `rev` to a full commit id in the user's repository. */
 export async function resolveBase(
-  repoDir: string,
+  repoDir: string | RepoInfo,
   rev: string,
 ): Promise<{ readonly ok: true; readonly commit: string } | { readonly ok: false; readonly error: GitError }> {
-  const repo = await resolveRepo(repoDir);
+  const repo = await resolvedRepo(repoDir);
   if (!repo.ok) return repo;
   if (rev.startsWith('-') || rev.includes('\0') || rev.length === 0) {
     return {
@@ -112,7 +122,11 @@ export async function resolveBase(
 export class ObjectView {
   readonly gitDir: string;
   readonly repo: RepoInfo;
-  readonly #trees = new Map<string, string>();
+  /**
+   * Commit → tree, shared by every view of this process: a full commit id names its tree for good,
+   * so asking git again (as each attempt's derivation would) only costs a process.
+   */
+  static readonly #trees = new Map<string, string>();
 
   private constructor(gitDir: string, repo: RepoInfo) {
     this.gitDir = gitDir;
@@ -208,11 +222,15 @@ export class ObjectView {
 
   /** The tree id of a commit (asked of git once per view and commit: a commit's tree never changes). */
   async treeOf(commit: string): Promise<string> {
-    const known = this.#trees.get(commit);
+    const key = `${this.gitDir}\0${commit}`;
+    const known = ObjectView.#trees.get(key);
     if (known !== undefined) return known;
     const out = await runGitOrThrow({ gitDir: this.gitDir, args: ['rev-parse', '--verify', `${commit}^{tree}`] });
     const tree = out.toString('utf8').trim();
-    if (/^[0-9a-f]{40}([0-9a-f]{24})?$/u.test(commit)) this.#trees.set(commit, tree);
+    if (/^[0-9a-f]{40}([0-9a-f]{24})?$/u.test(commit)) {
+      if (ObjectView.#trees.size >= Limits.treeIdsCachedMax) ObjectView.#trees.clear();
+      ObjectView.#trees.set(key, tree);
+    }
     return tree;
   }
 

@@ -248,7 +248,7 @@ export async function runTask(
     };
   }
   const repo: RepoInfo = repoResult.repo;
-  const base = await resolveBase(repo.topLevel, request.baseRev);
+  const base = await resolveBase(repo, request.baseRev);
   if (!base.ok) {
     return {
       ok: false,
@@ -563,7 +563,7 @@ class TaskRunner {
         break;
       case 'workingTree': {
         this.#workingTreePatch ??= await deriveWorkingTreePatch({
-          repoDir: this.#repo.topLevel,
+          repoDir: this.#repo,
           baseCommit: this.#baseCommit,
           stateDir: this.#repoState,
         });
@@ -655,7 +655,7 @@ class TaskRunner {
     layout: AttemptLayout,
   ): Promise<{ ok: true; tree: Attempt } | { ok: false; actions: readonly Action[] }> {
     const created = await createAttemptTree({
-      repoDir: this.#repo.topLevel,
+      repoDir: this.#repo,
       baseCommit: this.#baseCommit,
       stateDir: this.#repoState,
       layout,
