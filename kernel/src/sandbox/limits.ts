@@ -35,7 +35,7 @@ export const Limits = {
    * How long removing a run's pids cgroup is retried while the kernel still calls it busy (it frees
    * a cgroup a moment after its last process is reaped), and the pause between tries.
    */
-  cgroupRemoveWaitMs: 1_000,
+  cgroupRemoveWaitMs: 2_000,
   cgroupRemovePollMs: 5,
   /** A run's pids cgroup left behind this long ago, and empty, is removed by the next run. */
   staleCgroupAgeMs: 10 * 60_000,
