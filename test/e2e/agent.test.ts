@@ -10,7 +10,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import type { Event } from '../../kernel/src/core/index.js';
 import { resolveModelCandidate, type ModelCandidate } from '../../kernel/src/host/agent-model.js';
 import { defaultConfig } from '../../kernel/src/host/config.js';
 import { demoGoal, demoRepoFiles, demoVerifyCommand } from '../../kernel/src/host/demo-repo.js';
@@ -18,19 +17,10 @@ import { demoModelScript } from '../../kernel/src/host/demo-script.js';
 import { runTask, type RunReport } from '../../kernel/src/host/run-task.js';
 import { runCli } from '../../kernel/src/cli/run-cli.js';
 import { memoryIo } from '../../kernel/src/cli/io.js';
-import { attemptsLeft, makeRepo, makeWorld, requireBwrap, useWorlds, type World } from './support.js';
+import { eventsOf, attemptsLeft, makeRepo, makeWorld, requireBwrap, useWorlds, type World } from './support.js';
 
 requireBwrap();
 useWorlds();
-
-function eventsOf(logPath: string): Event[] {
-  return readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as { kind: string; body: unknown })
-    .filter((record) => record.kind === 'event')
-    .map((record) => record.body as Event);
-}
 
 function scripted(world: World, turns: unknown[], turnsMax?: number): ModelCandidate {
   const script = join(world.root, `script-${Math.random().toString(16).slice(2)}.json`);

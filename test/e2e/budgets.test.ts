@@ -7,7 +7,7 @@
  * that cannot be measured, a cap without `--model`, or a malformed amount is a usage error
  * (exit 2, one line, no log). Every log is proven intact and replayable.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
@@ -16,6 +16,7 @@ import type { Event } from '../../kernel/src/core/index.js';
 import { demoRepoFiles, demoVerifyCommand } from '../../kernel/src/host/demo-repo.js';
 import { demoModelScript } from '../../kernel/src/host/demo-script.js';
 import {
+  eventsOf,
   Exit,
   cli,
   logsOf,
@@ -34,15 +35,6 @@ import {
 useBuiltCli();
 requireBwrap();
 useWorlds();
-
-function eventsOf(logPath: string): Event[] {
-  return readFileSync(logPath, 'utf8')
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as { kind: string; body: unknown })
-    .filter((record) => record.kind === 'event')
-    .map((record) => record.body as Event);
-}
 
 /** The charges of completions (tool results charge output bytes only). */
 function completionCharges(events: readonly Event[]): { tokens: number; costMicros: number }[] {

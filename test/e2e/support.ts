@@ -22,6 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, expect } from 'vitest';
+import type { Event } from '../../kernel/src/core/index.js';
 import {
   cliPath,
   Exit,
@@ -286,4 +287,14 @@ export function verdictLines(stdout: string): string[] {
     .filter((line) =>
       /^(VERIFIED|REJECTED|NEEDS APPROVAL|REFUSED|FAILED|CANCELLED|BUDGET EXHAUSTED|UNFINISHED) /.test(line),
     );
+}
+
+/** The events of the log at `logPath`, in order (the genesis record and checkpoints left out). */
+export function eventsOf(logPath: string): Event[] {
+  return readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as { kind: string; body: unknown })
+    .filter((record) => record.kind === 'event')
+    .map((record) => record.body as Event);
 }

@@ -29,6 +29,7 @@ import type { Fact } from '../../src/host/task-driver.js';
 import type { Receipt } from '../../src/log/receipts.js';
 import { StateDir } from '../../src/host/state-dir.js';
 import { git } from '../attempt/fixtures.js';
+import { fakeSidecarFraming } from './fake-sidecar-source.js';
 
 /** The pinned digest. A changed tool description, schema or system prompt must update it here. */
 const pinnedDigest = '01d7dc2621cfdf13f55ef864be79e6ffa5030ff04c73ab6a74ba8f484f65376b';
@@ -120,16 +121,12 @@ describe('the pin', () => {
  * A fake net sidecar: appends every `net/complete` params to a JSON-lines record and answers with
  * the next scripted set of tool calls (or plain text once the script is played).
  */
-const recorderSource = String.raw`
+const recorderSource =
+  String.raw`
 const { appendFileSync, readFileSync } = require('node:fs');
 const [record, scriptPath] = process.argv.slice(2);
 const turns = JSON.parse(readFileSync(scriptPath, 'utf8'));
 let played = 0;
-let buffer = Buffer.alloc(0);
-function send(message) {
-  const body = Buffer.from(JSON.stringify(message));
-  process.stdout.write(Buffer.concat([Buffer.from('Content-Length: ' + body.length + '\r\n\r\n'), body]));
-}
 function handle(message) {
   if (message.method === 'initialize') {
     return send({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: '1.0.0', serverInfo: { name: 'recorder', version: '0' }, capabilities: { methods: ['$/ping', 'net/complete'] } } });
@@ -142,19 +139,7 @@ function handle(message) {
   const reply = { role: 'assistant', content: 'Following the notes.', ...(toolCalls.length > 0 ? { toolCalls } : {}) };
   send({ jsonrpc: '2.0', id: message.id, result: { message: reply, usage: { inputTokens: 1, outputTokens: 1 }, finishReason: toolCalls.length > 0 ? 'toolCalls' : 'stop' } });
 }
-process.stdin.on('data', (chunk) => {
-  buffer = Buffer.concat([buffer, chunk]);
-  for (;;) {
-    const end = buffer.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    const length = Number(/Content-Length: (\d+)/i.exec(buffer.subarray(0, end).toString())[1]);
-    if (buffer.length < end + 4 + length) return;
-    const body = buffer.subarray(end + 4, end + 4 + length).toString();
-    buffer = buffer.subarray(end + 4 + length);
-    handle(JSON.parse(body));
-  }
-});
-`;
+` + fakeSidecarFraming;
 
 interface Recorded {
   readonly messages: readonly { readonly role: string; readonly content: string }[];

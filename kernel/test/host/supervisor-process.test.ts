@@ -20,16 +20,13 @@ import {
   SupervisorError,
   type SupervisorEvent,
 } from '../../src/host/sidecar-supervisor.js';
+import { fakeSidecarFraming } from './fake-sidecar-source.js';
 
-const fakeSource = String.raw`
+const fakeSource =
+  String.raw`
 const { existsSync, writeFileSync } = require('node:fs');
 const mode = process.argv[2];
 const marker = process.argv[3];
-let buffer = Buffer.alloc(0);
-function send(message) {
-  const body = Buffer.from(JSON.stringify(message));
-  process.stdout.write(Buffer.concat([Buffer.from('Content-Length: ' + body.length + '\r\n\r\n'), body]));
-}
 function handle(message) {
   if (message.method === 'initialize') {
     send({ jsonrpc: '2.0', id: message.id, result: { protocolVersion: '1.0.0', serverInfo: { name: 'fake', version: '0' }, capabilities: { methods: ['$/ping', 'net/complete'] } } });
@@ -46,20 +43,8 @@ function handle(message) {
     send({ jsonrpc: '2.0', id: message.id, result: { message: { role: 'assistant', content: 'ok from ' + process.pid }, usage: { inputTokens: 1, outputTokens: 1 }, finishReason: 'stop' } });
   }
 }
-process.stdin.on('data', (chunk) => {
-  buffer = Buffer.concat([buffer, chunk]);
-  for (;;) {
-    const end = buffer.indexOf('\r\n\r\n');
-    if (end < 0) return;
-    const length = Number(/Content-Length: (\d+)/i.exec(buffer.subarray(0, end).toString())[1]);
-    if (buffer.length < end + 4 + length) return;
-    const body = buffer.subarray(end + 4, end + 4 + length).toString();
-    buffer = buffer.subarray(end + 4 + length);
-    handle(JSON.parse(body));
-  }
-});
 process.stdin.on('end', () => process.exit(0));
-`;
+` + fakeSidecarFraming;
 
 const completeParams = { provider: 'mock', model: 'fake', messages: [{ role: 'user' as const, content: 'hello' }] };
 

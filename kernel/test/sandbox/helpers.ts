@@ -80,3 +80,17 @@ export function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+/** Host pids whose command line contains `token` (a run's processes, seen from outside). */
+export function hostPidsWith(token: string): readonly number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(token);
+      } catch {
+        return false;
+      }
+    });
+}

@@ -5,10 +5,9 @@
  * endless printer runs until its timeout.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkSpec } from '../../src/sandbox/spec-check.js';
-import { run, shellSpec } from './helpers.js';
+import { hostPidsWith, run, shellSpec } from './helpers.js';
 
 const stopBytes = 4 * 1024 * 1024;
 /**
@@ -16,19 +15,6 @@ const stopBytes = 4 * 1024 * 1024;
  * it: at most one libuv pipe read (64 KiB).
  */
 const pastStopBytesMax = 64 * 1024;
-
-function hostPidsWith(token: string): readonly number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(token);
-      } catch {
-        return false;
-      }
-    });
-}
 
 describe('outputBytesStop on real runs', () => {
   it('kills an endless printer once its output passes the stop, counts it, keeps head and tail, leaves nothing', async () => {

@@ -7,25 +7,12 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { defaultSandboxLimits, runSandboxed } from '../../src/sandbox/index.js';
-import { isAlive, requireBwrap, run, shellSpec, tempDir, text } from './helpers.js';
-
-function hostPidsWith(token: string): readonly number[] {
-  return readdirSync('/proc')
-    .filter((entry) => /^\d+$/.test(entry))
-    .map(Number)
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(token);
-      } catch {
-        return false;
-      }
-    });
-}
+import { hostPidsWith, isAlive, requireBwrap, run, shellSpec, tempDir, text } from './helpers.js';
 
 describe('timeout kills the whole tree (REDTEAM 22)', () => {
   it('leaves no process alive: sleep, a SIGTERM-ignoring child, a setsid grandchild', async () => {
