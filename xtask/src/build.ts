@@ -54,7 +54,7 @@ async function buildOne(root: string, spec: BundleSpec, quiet: boolean): Promise
     clean: false,
     dts: false,
     minify: spec.minify,
-    keepNames: true,
+    keepNames: spec.keepNames,
     metafile: true,
     silent: quiet,
   });

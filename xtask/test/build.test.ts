@@ -56,6 +56,7 @@ describe('build', () => {
       entry: 'xtask/test/fixtures/bundle-entry.ts',
       outFile: join(outDir, 'fixture.js'),
       minify: true,
+      keepNames: true,
     };
     await build(repoRoot, { quiet: true, bundles: [spec] });
 
@@ -77,6 +78,20 @@ describe('build', () => {
         module: 'xtask/test/fixtures/bundle-entry.ts',
       },
     ]);
+  });
+
+  test('without keepNames, minification renames functions', async () => {
+    const outDir = makeTempDir();
+    const spec: BundleSpec = {
+      name: 'fixture',
+      entry: 'xtask/test/fixtures/bundle-entry.ts',
+      outFile: join(outDir, 'fixture.js'),
+      minify: true,
+      keepNames: false,
+    };
+    await build(repoRoot, { quiet: true, bundles: [spec] });
+    const [name, file] = runAlone(spec.outFile, []).trim().split(' ');
+    expect({ renamed: name !== 'describeRun', file }).toEqual({ renamed: true, file: 'run.txt' });
   });
 
   test('refuses to run from anywhere but the repository root', async () => {
