@@ -66,6 +66,7 @@ describe('--json', () => {
       verifyCommand: verify,
       candidate: 'workingTree',
       reason: null,
+      budget: null,
       attempts: [
         {
           attempt: 1,

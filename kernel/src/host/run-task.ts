@@ -141,6 +141,11 @@ export interface RunReport {
   readonly verifyCommand: string;
   readonly candidate: CandidateRequest['kind'];
   readonly reason: string | null;
+  /**
+   * The budget that ended the task, when one did: the reducer's code, what the task used (null for
+   * wall time, which the log's clock measures) and the task's limit.
+   */
+  readonly budget: BudgetReport | null;
   readonly attempts: readonly AttemptReport[];
   readonly patch: {
     readonly digest: string;
@@ -158,6 +163,44 @@ export interface RunReport {
   readonly branch: { readonly name: string; readonly commit: string | null; readonly error: string | null } | null;
   readonly risks: readonly string[];
   readonly log: { readonly path: string; readonly headSeq: number; readonly headHash: string };
+}
+
+/** Which budget ended a task, as the report gives it. */
+export interface BudgetReport {
+  readonly code: 'wallMsExceeded' | 'tokensExceeded' | 'costMicrosExceeded' | 'outputBytesExceeded';
+  readonly used: number | null;
+  readonly limit: number;
+}
+
+/** The budget `task` ended on, read from its reason code, usage and budgets; null for any other end. */
+function budgetReportOf(task: Task): BudgetReport | null {
+  const code = task.reason?.code;
+  switch (code) {
+    case 'wallMsExceeded':
+      return { code, used: null, limit: task.budgets.wallMs };
+    case 'tokensExceeded':
+      return { code, used: task.usage.tokens, limit: task.budgets.tokens };
+    case 'costMicrosExceeded':
+      return { code, used: task.usage.costMicros, limit: task.budgets.costMicros };
+    case 'outputBytesExceeded':
+      return { code, used: task.usage.outputBytes, limit: task.budgets.outputBytes };
+    case 'verifyFailed':
+    case 'timedOut':
+    case 'integrityBroken':
+    case 'digestMismatch':
+    case 'leaseExpired':
+    case 'patchRefused':
+    case 'attemptFailed':
+    case 'approvalDenied':
+    case 'approvalExpired':
+    case 'noSandbox':
+    case 'crashRecovery':
+    case 'cancelled':
+    case undefined:
+      return null;
+    default:
+      return assertNever(code);
+  }
 }
 
 /**
@@ -999,6 +1042,7 @@ class TaskRunner {
       verifyCommand: this.#request.verifyCommand,
       candidate: this.#request.candidate.kind,
       reason: this.#redactor.redact(reason ?? '') || null,
+      budget: budgetReportOf(task),
       attempts,
       patch:
         shownPatch === null

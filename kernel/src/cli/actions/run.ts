@@ -3,7 +3,13 @@ import { resolve } from 'node:path';
 import { assertNever } from '../../core/index.js';
 import { modelCandidateFromFlags } from '../../host/agent-model.js';
 import { loadPolicy } from '../../host/policy-gate.js';
-import { runTask, type CandidateRequest, type RunReport, type RunRequest } from '../../host/run-task.js';
+import {
+  runTask,
+  type BudgetReport,
+  type CandidateRequest,
+  type RunReport,
+  type RunRequest,
+} from '../../host/run-task.js';
 import { compileGlob } from '../../policy/index.js';
 import type { SandboxBackend } from '../../sandbox/index.js';
 import type { CommandAction, CommandArgs } from '../command.js';
@@ -196,30 +202,21 @@ function formatMicros(micros: number): string {
   return `${whole}.${String(micros - whole * microsPerUnit).padStart(RunLimits.costDecimalsMax, '0')}`;
 }
 
-const budgetCodes = ['wallMsExceeded', 'tokensExceeded', 'costMicrosExceeded', 'outputBytesExceeded'] as const;
-
-/**
- * Which budget ended the task and which flag raises it, read from the reducer's reason code
- * (`tokensExceeded: <used> of <budget> tokens` and the like); null for any other reason.
- */
-export function budgetLine(reason: string | null): string | null {
-  const match = /^(\w+): (?:(\d+) of (\d+) )?/u.exec(reason ?? '');
-  const code = budgetCodes.find((known) => known === match?.[1]);
-  if (match === null || code === undefined) return null;
-  const used = match[2] ?? '?';
-  const budget = match[3] ?? '?';
-  const dollars = (micros: string): string => (micros === '?' ? micros : formatMicros(Number(micros)));
-  switch (code) {
+/** Which budget ended the task and which flag raises it; null when no budget did. */
+export function budgetLine(budget: BudgetReport | null): string | null {
+  if (budget === null) return null;
+  const used = budget.used === null ? '?' : String(budget.used);
+  switch (budget.code) {
     case 'tokensExceeded':
-      return `budget: the model used ${used} tokens, over the task's ${budget} (raise it with --max-tokens)`;
+      return `budget: the model used ${used} tokens, over the task's ${budget.limit} (raise it with --max-tokens)`;
     case 'costMicrosExceeded':
-      return `budget: the model cost $${dollars(used)} at the configured pricing, over the task's $${dollars(budget)} (raise it with --max-cost)`;
+      return `budget: the model cost $${budget.used === null ? '?' : formatMicros(budget.used)} at the configured pricing, over the task's $${formatMicros(budget.limit)} (raise it with --max-cost)`;
     case 'outputBytesExceeded':
-      return `budget: tools and verify runs wrote ${used} bytes of output, over the task's ${budget}`;
+      return `budget: tools and verify runs wrote ${used} bytes of output, over the task's ${budget.limit}`;
     case 'wallMsExceeded':
       return 'budget: the task ran out of wall time (it grows with --timeout and --attempts)';
     default:
-      return assertNever(code);
+      return assertNever(budget.code);
   }
 }
 
@@ -244,7 +241,7 @@ export function renderRunReport(report: RunReport): string {
   }
   if (report.reason !== null && report.verdict !== 'verified' && report.verdict !== 'integrated')
     lines.push(`reason: ${report.reason}`);
-  const budget = report.verdict === 'budget-exhausted' ? budgetLine(report.reason) : null;
+  const budget = report.verdict === 'budget-exhausted' ? budgetLine(report.budget) : null;
   if (budget !== null) lines.push(budget);
   if (report.protectedPaths.length > 0) {
     lines.push('protected paths changed (the patch needs your approval):');
