@@ -16,6 +16,7 @@ import { describe, expect, it } from 'vitest';
 import {
   Exit,
   collect,
+  eventsOf,
   expectLogged,
   hostCanSpawn,
   makeRepo,
@@ -139,6 +140,38 @@ describe('D20 verify prints far more than the output cap', () => {
       exitCode: null,
       outputBytes: verifyRun?.outputBytes,
     });
+  });
+});
+
+describe('D20 through a worker', () => {
+  it('a worker that floods its output is stopped at the budget and its output ends the task; a quiet one is charged what it printed', async () => {
+    const world = makeWorld();
+    const repo = makeRepo(world, baseFiles);
+    const mark = `worker-flood-${token()}`;
+    const flood = await run(world, repo, ['--verify', 'true', '--worker', `yes ${mark}`, '--timeout', '600']);
+    expect(processesWith(mark)).toEqual([]);
+    expect({
+      code: flood.code,
+      verdict: flood.report.verdict,
+      budget: flood.report.budget?.code,
+      attempts: flood.report.attempts.length,
+    }).toEqual({ code: Exit.rejected, verdict: 'budget-exhausted', budget: 'outputBytesExceeded', attempts: 1 });
+    expect(flood.stderr).toContain('the worker was stopped at the output budget after');
+    const flooded = eventsOf(await expectLogged(world, flood.report, 'budget-exhausted'), 'usageCharged');
+    expect(flooded.length).toBe(1);
+    expect(flooded[0]?.outputBytes).toBeGreaterThan(outputBudgetBytes);
+    expect(flooded[0]?.outputBytes).toBeLessThanOrEqual(outputBudgetBytes + pastStopBytesMax);
+
+    const quietRepo = makeRepo(world, baseFiles, 'quiet');
+    const quiet = await run(world, quietRepo, [
+      '--verify',
+      'grep -q fixed notes.txt',
+      '--worker',
+      "printf 'working\\n'; echo fixed > notes.txt",
+    ]);
+    expect({ code: quiet.code, verdict: quiet.report.verdict }).toEqual({ code: Exit.verified, verdict: 'verified' });
+    const charged = eventsOf(await expectLogged(world, quiet.report, 'verified'), 'usageCharged');
+    expect(charged.map((event) => event.outputBytes)).toEqual([Buffer.byteLength('working\n')]);
   });
 });
 

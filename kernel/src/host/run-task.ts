@@ -27,6 +27,7 @@ import {
 } from '../attempt/index.js';
 import {
   assertNever,
+  isInFlight,
   Limits,
   type Action,
   type Integrity,
@@ -745,12 +746,23 @@ class TaskRunner {
         return { ok: false, actions: this.#attemptFailed(attempt, result.error.code, result.error.detail) };
       }
       const run = result.result;
+      if (run.outputStopped) {
+        this.#request.progress(
+          `attempt ${attempt}: the worker was stopped at the output budget after ${run.output.totalBytes} bytes`,
+        );
+      }
+      // The worker's output counts against the task's output budget, as verify's does.
+      const charged = this.#driver.emit({
+        kind: 'usageCharged',
+        taskId: this.#taskId,
+        tokens: 0,
+        costMicros: 0,
+        outputBytes: run.output.totalBytes,
+      });
+      if (!isInFlight(this.#task().status)) return { ok: false, actions: charged };
       if (run.timedOut || run.exitCode !== 0) {
-        const how = run.timedOut
-          ? `timed out after ${this.#request.timeoutMs} ms`
-          : run.outputStopped
-            ? `was stopped at the output budget after ${run.output.totalBytes} bytes`
-            : `exited with ${describeExit(run)}`;
+        // A worker stopped at the output budget never gets here: its charge has ended the task.
+        const how = run.timedOut ? `timed out after ${this.#request.timeoutMs} ms` : `exited with ${describeExit(run)}`;
         return {
           ok: false,
           actions: this.#attemptFailed(attempt, 'workerFailed', `the worker ${how}: ${this.#tail(run, 300)}`),
