@@ -325,6 +325,30 @@ describe('integrate into an existing branch', () => {
     expect(stateSnapshot(world)).toEqual(before);
   });
 
+  it('an integrate ticket edited into a protected acceptance with a new branch is refused, not a crash; nothing changes', async () => {
+    const world = configuredWorld();
+    const { repo, taskId, logPath } = await verifiedRun(world);
+    git(world, repo, ['branch', 'target']);
+    const asked = await cli(world, ['integrate', taskId, '--into', 'target', '--json'], { cwd: repo });
+    const { approvalId } = parseJson<{ approvalId: string }>(asked);
+    const ticket = join(logPath, '..', '..', 'approvals', 'tickets', `${approvalId}.json`);
+    const edited = {
+      ...(JSON.parse(readFileSync(ticket, 'utf8')) as object),
+      purpose: 'acceptProtected',
+      branch: null,
+      newBranch: 'x',
+    };
+    writeFileSync(ticket, JSON.stringify(edited));
+    const before = stateSnapshot(world);
+    const refused = await cli(world, ['approve', approvalId, '--yes']);
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+      code: 1,
+      stderr: `crustcore: refused: approval ${approvalId} names a new branch its log's integrate cannot carry; it was altered\n`,
+    });
+    expect(stateSnapshot(world)).toEqual(before);
+    expect(git(world, repo, ['branch', '--list', 'x'])).toBe('');
+  });
+
   it('a branch that moved after the request is refused at approval: integrationFailed is logged, the task stays verified', async () => {
     const world = configuredWorld();
     const { repo, base, taskId, logPath } = await verifiedRun(world);

@@ -7,7 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { SidecarCommand } from '../rpc/index.js';
 import { isSecretName } from '../secrets/limits.js';
 import { Secret } from '../secrets/secret.js';
-import { configPath, loadConfig, type Config, type ProviderPricing } from './config.js';
+import { configPath, loadConfig, type Config, type ProviderPricing, type ProviderSetting } from './config.js';
 import { sidecarCommandFor } from './sidecar-supervisor.js';
 
 /** Bounds of the agent's model use. */
@@ -83,6 +83,24 @@ const builtInKeySecrets: Readonly<Record<string, string | null>> = {
   'llama-cpp': null,
 };
 
+/** The wire format of each built-in provider's endpoint in the net sidecar. */
+const builtInKinds: Readonly<Record<string, ProviderSetting['kind']>> = {
+  openai: 'openai-compatible',
+  anthropic: 'anthropic',
+  openrouter: 'openai-compatible',
+  groq: 'openai-compatible',
+  'openai-compatible': 'openai-compatible',
+  ollama: 'openai-compatible',
+  vllm: 'openai-compatible',
+  'llama-cpp': 'openai-compatible',
+};
+
+/** Whether a config entry for provider `name` leaves the sidecar's built-in endpoint of that name in place. */
+function keepsBuiltInEndpoint(name: string, setting: ProviderSetting): boolean {
+  const builtInKind = Object.hasOwn(builtInKinds, name) ? builtInKinds[name] : undefined;
+  return setting.baseUrl === null && builtInKind === setting.kind;
+}
+
 /** Everything `resolveModelCandidate` needs. */
 export interface ModelChoice {
   /** `<provider>:<model>`. */
@@ -121,9 +139,11 @@ export function resolveModelCandidate(choice: ModelChoice): ModelCandidate | str
   const configured = Object.hasOwn(choice.config.providers, provider) ? choice.config.providers[provider] : undefined;
   const providers: Record<string, NetProviderEntry> = {};
   for (const [name, setting] of Object.entries(choice.config.providers)) {
-    // An entry for a built-in provider that names no base URL (say, one that only adds pricing)
-    // keeps the sidecar's built-in endpoint instead of erasing it.
-    if (setting.baseUrl === null && Object.hasOwn(builtInKeySecrets, name)) continue;
+    // An entry for a built-in provider that names no base URL but speaks its kind (say, one that
+    // only adds pricing) keeps the sidecar's built-in endpoint instead of erasing it. One of
+    // another kind replaces it: a mock stays offline, and a key is never sent to an endpoint of
+    // another wire format.
+    if (keepsBuiltInEndpoint(name, setting)) continue;
     providers[name] = {
       kind: setting.kind,
       local: setting.local,
@@ -140,8 +160,12 @@ export function resolveModelCandidate(choice: ModelChoice): ModelCandidate | str
     providers[netProvider] = { kind: 'scripted', local: true, script };
     keySecret = null;
   } else if (configured !== undefined) {
-    // A built-in provider's entry without a `secret` keeps the built-in key name.
-    const builtInSecret = Object.hasOwn(builtInKeySecrets, provider) ? (builtInKeySecrets[provider] ?? null) : null;
+    // A built-in provider's entry without a `secret` keeps the built-in key name only while it keeps
+    // the built-in endpoint: a key is never sent to an address the user named for something else.
+    const builtInSecret =
+      keepsBuiltInEndpoint(provider, configured) && Object.hasOwn(builtInKeySecrets, provider)
+        ? (builtInKeySecrets[provider] ?? null)
+        : null;
     keySecret = configured.kind === 'mock' ? null : (configured.secret ?? builtInSecret);
   } else if (provider === 'mock') {
     keySecret = null;

@@ -574,6 +574,12 @@ export function resolveApproval(
     return refuse('notAwaited', `task ${task.taskId} is ${task.status} and does not await approval ${approvalId}`);
   }
   // The ticket's new branch is part of the digest: a ticket edited to name another one no longer matches.
+  if (ticket.newBranch !== null && awaiting.purpose !== 'acceptProtected') {
+    return refuse(
+      'digestMismatch',
+      `approval ${approvalId} names a new branch its log's ${awaiting.purpose} cannot carry; it was altered`,
+    );
+  }
   const actionDigest = approvalDigestOf(task, awaiting, ticket.newBranch);
   const key = approvalKeyBytes(stateDir);
   const record = located.record;

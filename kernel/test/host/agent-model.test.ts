@@ -77,4 +77,34 @@ describe('resolveModelCandidate', () => {
       "provider 'work' needs its API key in the secret ABSENT_KEY; put it in the vault, or export the variable that secrets.env maps ABSENT_KEY to (default: ABSENT_KEY)",
     );
   });
+
+  it('a built-in provider entry of another kind without a base URL replaces the built-in, never sends its key there', () => {
+    // A mock entry stays a mock: the repository's content is not sent to the built-in remote endpoint.
+    expect(summary(resolveWith({ openai: { kind: 'mock', pricing } }, 'openai:gpt-4o-mini'))).toEqual({
+      provider: 'openai',
+      netProviders: { openai: { kind: 'mock', local: false } },
+      keySecret: null,
+      pricing,
+    });
+    // An anthropic entry named `openai` has no endpoint of its own, so the sidecar refuses it
+    // instead of sending WORK_KEY to the built-in OpenAI endpoint.
+    expect(summary(resolveWith({ openai: { kind: 'anthropic', secret: 'WORK_KEY' } }, 'openai:claude'))).toEqual({
+      provider: 'openai',
+      netProviders: { openai: { kind: 'anthropic', local: false } },
+      keySecret: 'WORK_KEY',
+      pricing: null,
+    });
+  });
+
+  it('a built-in provider entry that points elsewhere without a secret sends no key, never the built-in one', () => {
+    const providers = {
+      openai: { kind: 'openai-compatible', baseUrl: 'http://127.0.0.1:8080/v1', local: true },
+    };
+    expect(summary(resolveWith(providers, 'openai:local-model'))).toEqual({
+      provider: 'openai',
+      netProviders: { openai: { kind: 'openai-compatible', local: true, baseUrl: 'http://127.0.0.1:8080/v1' } },
+      keySecret: null,
+      pricing: null,
+    });
+  });
 });
