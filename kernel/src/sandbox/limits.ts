@@ -37,7 +37,9 @@ export const Limits = {
    */
   cgroupRemoveWaitMs: 2_000,
   cgroupRemovePollMs: 5,
-  /** A run's pids cgroup left behind this long ago, and empty, is removed by the next run. */
+  /** An empty pids cgroup whose owner (named in it) is gone is removed by the next run after this. */
+  orphanCgroupAgeMs: 60_000,
+  /** An empty pids cgroup that names no owner is removed by the next run after this. */
   staleCgroupAgeMs: 10 * 60_000,
   /** Bytes of backend output (info fd, `--version`) read before giving up. */
   backendInfoBytesMax: 64 * 1024,

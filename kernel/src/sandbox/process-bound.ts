@@ -44,7 +44,8 @@ export function createProcessBound(
   for (const base of [roots.v1Pids, ...roots.v2.filter((root) => hasV2Pids(root))]) {
     if (!existsSync(join(base, 'cgroup.procs'))) continue;
     sweepStaleCgroups(base, Date.now());
-    const dir = join(base, `${cgroupPrefix}${runId}`);
+    // The owner's pid in the name lets a later run tell a killed kernel's leftover from a live run's.
+    const dir = join(base, `${cgroupPrefix}${process.pid}-${runId}`);
     try {
       mkdirSync(dir);
       writeFileSync(join(dir, 'pids.max'), `${pidsMax}\n`);
@@ -132,8 +133,10 @@ function tryRemove(dir: string): boolean {
 
 /**
  * Removes the cgroups of runs whose kernel died before releasing them (a SIGKILL skips every
- * `finally`). Only old ones: a cgroup made moments ago may belong to a concurrent run that has not
- * yet moved its sandbox in, and rmdir refuses any cgroup that still holds a process.
+ * `finally`): empty ones whose owner pid (in the name) is gone, once a minute old, and empty
+ * ones without an owner pid once ten minutes old. A live owner's cgroup is never touched, the age
+ * keeps a cgroup made a moment ago (before its sandbox joins it) safe, and rmdir refuses any
+ * cgroup that still holds a process.
  */
 export function sweepStaleCgroups(base: string, nowMs: number): string[] {
   let names: string[];
@@ -145,6 +148,9 @@ export function sweepStaleCgroups(base: string, nowMs: number): string[] {
   const removed: string[] = [];
   for (const name of names) {
     if (!name.startsWith(cgroupPrefix)) continue;
+    const owner = /^(\d{1,10})-[0-9a-f]+$/u.exec(name.slice(cgroupPrefix.length));
+    const ownerPid = owner?.[1] === undefined ? null : Number(owner[1]);
+    if (ownerPid !== null && isAlive(ownerPid)) continue;
     const dir = join(base, name);
     let ageMs: number;
     try {
@@ -152,9 +158,20 @@ export function sweepStaleCgroups(base: string, nowMs: number): string[] {
     } catch {
       continue;
     }
-    if (ageMs >= Limits.staleCgroupAgeMs && tryRemove(dir)) removed.push(name);
+    const staleAfterMs = ownerPid === null ? Limits.staleCgroupAgeMs : Limits.orphanCgroupAgeMs;
+    if (ageMs >= staleAfterMs && tryRemove(dir)) removed.push(name);
   }
   return removed;
+}
+
+/** Whether a process with this pid exists (one of another user still counts). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function removeCgroup(dir: string): Promise<void> {

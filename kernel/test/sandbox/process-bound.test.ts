@@ -7,6 +7,7 @@
  * kernel left behind is removed by the next run.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -103,36 +104,43 @@ describe('process bound', () => {
     expect(existsSync(outcome.bound.dir)).toBe(false);
   });
 
-  it('the next run removes old, empty cgroups a killed kernel left, never a fresh or a busy one', async () => {
+  it("the next run removes empty cgroups a killed kernel left, never a live owner's, a fresh or a busy one", async () => {
     const root = '/sys/fs/cgroup/pids';
     if (!isRoot || !existsSync(`${root}/cgroup.procs`)) {
       expect(sweepStaleCgroups(tempDir(), Date.now())).toEqual([]);
       return;
     }
-    const name = (what: string): string => `${cgroupPrefix}${what}-${process.pid}`;
-    const hourAgo = new Date(Date.now() - 60 * 60_000);
-    for (const what of ['stale', 'fresh', 'busy']) mkdirSync(`${root}/${name(what)}`);
-    utimesSync(`${root}/${name('stale')}`, hourAgo, hourAgo);
-    utimesSync(`${root}/${name('busy')}`, hourAgo, hourAgo);
+    const deadPid = spawnSync('/bin/true').pid;
+    const suffix = randomBytes(4).toString('hex');
+    const minutesAgo = (minutes: number): Date => new Date(Date.now() - minutes * 60_000);
+    // name → [its age, whether the sweep removes it]
+    const cases: Readonly<Record<string, readonly [Date, boolean]>> = {
+      [`${cgroupPrefix}${deadPid}-${suffix}a`]: [minutesAgo(2), true], // an orphan past a minute
+      [`${cgroupPrefix}${deadPid}-${suffix}b`]: [minutesAgo(0), false], // an orphan made a moment ago
+      [`${cgroupPrefix}${process.pid}-${suffix}c`]: [minutesAgo(60), false], // its owner is alive
+      [`${cgroupPrefix}${deadPid}-${suffix}d`]: [minutesAgo(60), false], // holds a process
+      [`${cgroupPrefix}old${suffix}`]: [minutesAgo(60), true], // no owner named, past ten minutes
+      [`${cgroupPrefix}recent${suffix}`]: [minutesAgo(2), false], // no owner named, not ten minutes old
+    };
+    for (const [name, [age]] of Object.entries(cases)) {
+      mkdirSync(`${root}/${name}`);
+      utimesSync(`${root}/${name}`, age, age);
+    }
+    const busy = `${root}/${cgroupPrefix}${deadPid}-${suffix}d`;
     const holder = spawn('/bin/sleep', ['30'], { stdio: 'ignore' });
     await new Promise((resolve) => holder.once('spawn', resolve));
-    writeFileSync(`${root}/${name('busy')}/cgroup.procs`, `${String(holder.pid)}\n`);
+    writeFileSync(`${busy}/cgroup.procs`, `${String(holder.pid)}\n`);
     try {
-      const removed = sweepStaleCgroups(root, Date.now());
-      expect(removed).toContain(name('stale'));
-      expect(removed).not.toContain(name('fresh'));
-      expect(removed).not.toContain(name('busy'));
-      expect(['stale', 'fresh', 'busy'].map((what) => existsSync(`${root}/${name(what)}`))).toEqual([
-        false,
-        true,
-        true,
-      ]);
+      const removed = new Set(sweepStaleCgroups(root, Date.now()));
+      const outcome = Object.keys(cases).map((name) => [name, removed.has(name), existsSync(`${root}/${name}`)]);
+      expect(outcome).toEqual(Object.entries(cases).map(([name, [, gone]]) => [name, gone, !gone]));
     } finally {
       holder.kill('SIGKILL');
-      await releaseProcessBound({ kind: 'pidsCgroup', dir: `${root}/${name('busy')}`, procsFile: '' });
-      await releaseProcessBound({ kind: 'pidsCgroup', dir: `${root}/${name('fresh')}`, procsFile: '' });
+      for (const name of Object.keys(cases)) {
+        await releaseProcessBound({ kind: 'pidsCgroup', dir: `${root}/${name}`, procsFile: '' });
+      }
     }
-    expect(existsSync(`${root}/${name('busy')}`)).toBe(false);
+    expect(Object.keys(cases).filter((name) => existsSync(`${root}/${name}`))).toEqual([]);
   });
 
   it('RLIMIT_NPROC alone does not bound real root (why the cgroup exists)', () => {
