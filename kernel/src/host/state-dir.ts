@@ -11,11 +11,13 @@ import {
   constants,
   fstatSync,
   fsyncSync,
+  linkSync,
   lstatSync,
   mkdirSync,
   openSync,
   readSync,
   realpathSync,
+  rmSync,
   writeSync,
   chmodSync,
   type Stats,
@@ -262,32 +264,46 @@ export class StateDir {
   }
 
   /**
-   * The key `keys/<name>.key`, created on first use from `randomBytes` with `O_EXCL` and mode 0600.
-   * A key file with the wrong mode, owner or size is refused, never repaired.
+   * The key `keys/<name>.key`, created on first use from `randomBytes` with mode 0600. The key is
+   * written and synced under a private temporary name first and then hard-linked into place,
+   * which fails if the name exists: a concurrent reader never sees a half-written key, and of two
+   * processes creating it at once, one wins and the other uses the winner's key. A key file with
+   * the wrong mode, owner or size is refused, never repaired.
    */
   loadOrCreateKey(name: string): MacKey {
     const path = this.keyPath(name);
-    ensurePrivateDir(join(this.path, 'keys'), 'key folder');
+    const keysDir = join(this.path, 'keys');
+    ensurePrivateDir(keysDir, 'key folder');
     const existing = this.loadKey(name);
     if (existing !== null) return existing;
-    let fd: number;
-    try {
-      fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    } catch (error) {
-      // Another process created it between our check and our create: use theirs.
-      if (isErrno(error, 'EEXIST')) return this.#loadExisting(name, path);
-      throw ioError(path, error);
-    }
     const bytes = randomBytes(StateDirLimits.keyBytes);
+    const staging = join(keysDir, `.${name}.${randomBytes(8).toString('hex')}.tmp`);
     try {
-      writeSync(fd, bytes);
-      fsyncSync(fd);
-    } catch (error) {
-      throw ioError(path, error);
+      let fd: number;
+      try {
+        fd = openSync(staging, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+      } catch (error) {
+        throw ioError(staging, error);
+      }
+      try {
+        writeSync(fd, bytes);
+        fsyncSync(fd);
+      } catch (error) {
+        throw ioError(staging, error);
+      } finally {
+        closeSync(fd);
+      }
+      try {
+        linkSync(staging, path);
+      } catch (error) {
+        // Another process put its key in place between our check and our link: use theirs.
+        if (isErrno(error, 'EEXIST')) return this.#loadExisting(name, path);
+        throw ioError(path, error);
+      }
     } finally {
-      closeSync(fd);
+      rmSync(staging, { force: true });
     }
-    fsyncDir(join(this.path, 'keys'));
+    fsyncDir(keysDir);
     return sealKey(name, bytes);
   }
 

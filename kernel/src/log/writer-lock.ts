@@ -4,6 +4,7 @@
  * holder) and the time the lock was taken. A lock whose holder is gone is taken over, and the
  * takeover is reported to the caller.
  */
+import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   constants,
@@ -11,6 +12,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  rmSync,
   unlinkSync,
   writeSync,
   linkSync,
@@ -76,21 +78,38 @@ function parseHolder(text: string): LockHolder | null {
   }
 }
 
+/**
+ * Creates the lock holding `holder`, or returns false when it exists. The holder is written under a
+ * private name first and hard-linked into place, so a racing reader never sees an empty lock (which
+ * it would judge stale and take over from a live writer).
+ */
 function tryCreate(path: string, holder: LockHolder): boolean {
-  let fd: number;
+  const staging = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const failed = (error: unknown): LogError =>
+    new LogError('io', `cannot create the lock ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new LogError('io', `cannot create the lock ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}.`);
-  }
-  try {
-    writeSync(fd, JSON.stringify(holder));
-    fsyncSync(fd);
+    let fd: number;
+    try {
+      fd = openSync(staging, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    } catch (error) {
+      throw failed(error);
+    }
+    try {
+      writeSync(fd, JSON.stringify(holder));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(staging, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw failed(error);
+    }
+    return true;
   } finally {
-    closeSync(fd);
+    rmSync(staging, { force: true });
   }
-  return true;
 }
 
 function readLockText(path: string): string | null {
