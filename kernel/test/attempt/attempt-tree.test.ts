@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAttemptTree, removeStaleAttempts, type Attempt } from '../../src/attempt/index.js';
 import { git, makeRepo, snapshot, tempDir } from './fixtures.js';
+import { minimalBwrapArgs } from '../sandbox/helpers.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -127,24 +128,7 @@ describe('attempt trees', () => {
     const output = execFileSync(
       bwrap,
       [
-        '--unshare-all',
-        '--die-with-parent',
-        '--ro-bind',
-        '/usr',
-        '/usr',
-        '--symlink',
-        'usr/bin',
-        '/bin',
-        '--symlink',
-        'usr/lib',
-        '/lib',
-        '--symlink',
-        'usr/lib64',
-        '/lib64',
-        '--proc',
-        '/proc',
-        '--dev',
-        '/dev',
+        ...minimalBwrapArgs,
         '--tmpfs',
         '/tmp',
         ...mountArgs,

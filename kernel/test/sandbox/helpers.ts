@@ -94,3 +94,28 @@ export function hostPidsWith(token: string): readonly number[] {
       }
     });
 }
+
+/**
+ * bwrap arguments for a bare sandbox of the tests' own: every namespace unshared, dies with its
+ * parent, `/usr` read-only with the usual merged-usr links, and its own `/proc` and `/dev`.
+ */
+export const minimalBwrapArgs: readonly string[] = [
+  '--unshare-all',
+  '--die-with-parent',
+  '--ro-bind',
+  '/usr',
+  '/usr',
+  '--symlink',
+  'usr/bin',
+  '/bin',
+  '--symlink',
+  'usr/lib',
+  '/lib',
+  '--symlink',
+  'usr/lib64',
+  '/lib64',
+  '--proc',
+  '/proc',
+  '--dev',
+  '/dev',
+];

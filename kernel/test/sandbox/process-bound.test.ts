@@ -16,7 +16,7 @@ import {
   releaseProcessBound,
   sweepStaleCgroups,
 } from '../../src/sandbox/process-bound.js';
-import { requireBwrap, tempDir } from './helpers.js';
+import { minimalBwrapArgs, requireBwrap, tempDir } from './helpers.js';
 
 const isRoot = process.getuid?.() === 0;
 const loop = 'i=0; while [ $i -lt 30 ]; do sleep 5 & i=$((i+1)); echo started; done';
@@ -28,24 +28,7 @@ function bwrapLoop(prefix: readonly string[]): number {
     [
       ...prefix.slice(1),
       '/usr/bin/bwrap',
-      '--unshare-all',
-      '--die-with-parent',
-      '--ro-bind',
-      '/usr',
-      '/usr',
-      '--symlink',
-      'usr/bin',
-      '/bin',
-      '--symlink',
-      'usr/lib',
-      '/lib',
-      '--symlink',
-      'usr/lib64',
-      '/lib64',
-      '--proc',
-      '/proc',
-      '--dev',
-      '/dev',
+      ...minimalBwrapArgs,
       '--',
       '/usr/bin/prlimit',
       '--nproc=10:10',
