@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../../kernel/src/core/index.js';
 import {
+  exportedEvents,
+  stateSnapshot,
   cli,
   cliPath,
   expectLogSound,
@@ -93,20 +95,6 @@ async function pending(world: World): Promise<ApprovalJson[]> {
   return parseJson<{ approvals: ApprovalJson[] }>(listed).approvals;
 }
 
-async function events(world: World, logPath: string): Promise<Event[]> {
-  const exported = await cli(world, ['export', logPath]);
-  expect(exported.code).toBe(0);
-  return exported.stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as Event);
-}
-
-/** The state dir without lock files (which come and go with every open). */
-function stateSnapshot(world: World): Record<string, string> {
-  return snapshotTree(world.state, (relative) => relative.endsWith('.lock'));
-}
-
 /**
  * Runs the CLI in a real pseudo-terminal (util-linux `script`) and types `keys` once `prompt` shows;
  * the screen ends with the CLI's exit code. Killed after the suite's CLI bound.
@@ -171,7 +159,7 @@ describe('approve and deny a protected patch', () => {
     });
     expect(sha256(readFileSync(report.patch.storedAt))).toBe(report.patch.digest);
     await expectLogSound(world, logPath);
-    const resolved = (await events(world, logPath)).filter((event) => event.kind === 'approvalResolved');
+    const resolved = (await exportedEvents(world, logPath)).filter((event) => event.kind === 'approvalResolved');
     expect(resolved).toEqual([
       expect.objectContaining({ approvalId: id, actor: 'user', decision: 'granted' }) as unknown as Event,
     ]);
@@ -226,7 +214,7 @@ describe('approve and deny a protected patch', () => {
 
     const typed = await underTerminal(world, ['approve', id], '[y/N] ', 'y\r');
     expect(typed.screen).toContain('exit 0');
-    const resolved = (await events(world, logPath)).filter((event) => event.kind === 'approvalResolved');
+    const resolved = (await exportedEvents(world, logPath)).filter((event) => event.kind === 'approvalResolved');
     expect(resolved).toEqual([
       expect.objectContaining({ approvalId: id, actor: 'user', decision: 'granted' }) as unknown as Event,
     ]);
@@ -280,7 +268,7 @@ describe('integrate into an existing branch', () => {
     expect(snapshotTree(repo, (relative) => relative === '.git')).toEqual(checkout);
     expect(readFileSync(join(repo, '.git', 'index'))).toEqual(index);
     await expectLogSound(world, logPath);
-    const kinds = (await events(world, logPath)).slice(-4).map((event) => event.kind);
+    const kinds = (await exportedEvents(world, logPath)).slice(-4).map((event) => event.kind);
     expect(kinds).toEqual(['integrationRequested', 'approvalRequested', 'approvalResolved', 'integrationFinished']);
     expect(await pending(world)).toEqual([]);
   });
@@ -363,7 +351,7 @@ describe('integrate into an existing branch', () => {
     expect(report.reason).toMatch(/^branchMoved: branch 'target' is at [0-9a-f]{12}, not at the verified base /);
     expect(git(world, repo, ['rev-parse', 'target']).trim()).toBe(moved);
     await expectLogSound(world, logPath);
-    expect((await events(world, logPath)).at(-1)).toMatchObject({ kind: 'integrationFailed', taskId });
+    expect((await exportedEvents(world, logPath)).at(-1)).toMatchObject({ kind: 'integrationFailed', taskId });
   });
 
   it('refuses a moved branch, a checked-out branch and a missing branch up front; nothing is logged', async () => {
@@ -514,7 +502,7 @@ describe('a protected run with --branch', () => {
     expect(checkoutOf(world, run.repo)).toEqual(run.checkout());
 
     await expectLogSound(world, run.logPath);
-    const tail = (await events(world, run.logPath)).slice(-3);
+    const tail = (await exportedEvents(world, run.logPath)).slice(-3);
     expect(tail).toEqual([
       expect.objectContaining({ kind: 'approvalResolved', approvalId: run.approvalId, decision: 'granted' }),
       expect.objectContaining({ kind: 'integrationRequested', taskId: run.taskId, branch: 'fix', mode: 'newBranch' }),
@@ -549,7 +537,7 @@ describe('a protected run with --branch', () => {
     expect(branchesOf(world, run.repo)).toEqual([`refs/heads/main ${run.base}`]);
     expect(checkoutOf(world, run.repo)).toEqual(run.checkout());
     await expectLogSound(world, run.logPath);
-    const kinds = (await events(world, run.logPath)).map((event) => event.kind);
+    const kinds = (await exportedEvents(world, run.logPath)).map((event) => event.kind);
     expect(kinds.filter((kind) => kind.startsWith('integration'))).toEqual([]);
   });
 
@@ -574,7 +562,7 @@ describe('a protected run with --branch', () => {
     expect(branchesOf(world, run.repo)).toEqual([`refs/heads/fix ${theirs.trim()}`, `refs/heads/main ${run.base}`]);
     expect(checkoutOf(world, run.repo)).toEqual(run.checkout());
     await expectLogSound(world, run.logPath);
-    expect((await events(world, run.logPath)).slice(-2)).toEqual([
+    expect((await exportedEvents(world, run.logPath)).slice(-2)).toEqual([
       expect.objectContaining({ kind: 'integrationRequested', branch: 'fix', mode: 'newBranch' }),
       expect.objectContaining({ kind: 'integrationFailed', taskId: run.taskId, reason: error }),
     ] as unknown as Event[]);
@@ -607,7 +595,7 @@ describe('a protected run with --branch', () => {
     );
     expect(branchesOf(world, run.repo)).toEqual([`refs/heads/main ${run.base}`]);
     await expectLogSound(world, run.logPath);
-    expect((await events(world, run.logPath)).slice(-2)).toEqual([
+    expect((await exportedEvents(world, run.logPath)).slice(-2)).toEqual([
       expect.objectContaining({ kind: 'integrationRequested', branch: 'fix', mode: 'newBranch' }),
       expect.objectContaining({ kind: 'integrationFailed', reason: report.branch?.error }),
     ] as unknown as Event[]);

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Event } from '../../kernel/src/core/index.js';
 import {
+  exportedEvents,
+  stateSnapshot,
   cli,
   expectLogSound,
   git,
@@ -22,7 +24,6 @@ import {
   requireBwrap,
   run,
   runJson,
-  snapshotTree,
   useBuiltCli,
   useWorlds,
   writeFiles,
@@ -57,15 +58,6 @@ function configuredWorld(config: Record<string, unknown>, rules?: unknown): { wo
   return { world, rulesFile };
 }
 
-async function events(world: World, logPath: string): Promise<Event[]> {
-  const exported = await cli(world, ['export', logPath]);
-  expect(exported.code).toBe(0);
-  return exported.stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as Event);
-}
-
 function eventOf<K extends Event['kind']>(all: readonly Event[], kind: K): Extract<Event, { kind: K }> {
   const found = all.find((event) => event.kind === kind);
   if (found === undefined) throw new Error(`no ${kind} event in ${JSON.stringify(all.map((e) => e.kind))}`);
@@ -76,11 +68,6 @@ function branches(world: World, repo: string): string[] {
   return git(world, repo, ['for-each-ref', '--format=%(refname:short)', 'refs/heads/'])
     .split('\n')
     .filter((line) => line !== '');
-}
-
-/** The state dir without lock files (which come and go with every open). */
-function stateSnapshot(world: World): Record<string, string> {
-  return snapshotTree(world.state, (relative) => relative.endsWith('.lock'));
 }
 
 describe('protected paths from the config', () => {
@@ -121,7 +108,7 @@ describe('protected paths from the config', () => {
       protectedPaths: [],
       acceptedProtected: accepted,
     });
-    const logged = await events(world, report.log.path);
+    const logged = await exportedEvents(world, report.log.path);
     expect({
       risks: eventOf(logged, 'taskCreated').risks,
       integrity: eventOf(logged, 'verifyFinished').integrity,
@@ -157,7 +144,7 @@ describe('review mode approve-before-execute', () => {
       verdict: 'verified',
       risks: ['confirmed before execute (cli-yes)'],
     });
-    expect(eventOf(await events(world, report.log.path), 'taskCreated').risks).toEqual([
+    expect(eventOf(await exportedEvents(world, report.log.path), 'taskCreated').risks).toEqual([
       'confirmed before execute (cli-yes)',
     ]);
   });
@@ -223,7 +210,7 @@ describe('the rules file', () => {
       stored: true,
     });
     expect(branches(world, dir)).toEqual(['main']);
-    const logged = await events(world, report.log.path);
+    const logged = await exportedEvents(world, report.log.path);
     expect({
       risks: eventOf(logged, 'taskCreated').risks,
       last: logged.at(-1),
@@ -248,7 +235,7 @@ describe('the rules file', () => {
       branch: 'fix/add',
     });
     expect(branches(world, dir)).toEqual(['fix/add', 'main']);
-    expect(eventOf(await events(world, report.log.path), 'taskCreated').risks).toEqual(risks);
+    expect(eventOf(await exportedEvents(world, report.log.path), 'taskCreated').risks).toEqual(risks);
   });
 
   it('denies integrate into a frozen branch: exit 1, nothing changes', async () => {
@@ -288,7 +275,7 @@ describe('the rules file', () => {
     });
     expect(git(world, dir, ['rev-parse', 'shared']).trim()).toBe(base);
     await expectLogSound(world, report.log.path);
-    const kinds = (await events(world, report.log.path)).slice(-2).map((event) => event.kind);
+    const kinds = (await exportedEvents(world, report.log.path)).slice(-2).map((event) => event.kind);
     expect(kinds).toEqual(['integrationRequested', 'approvalRequested']);
 
     const approved = await cli(world, ['approve', request.approvalId, '--yes', '--json']);

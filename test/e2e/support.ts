@@ -298,3 +298,18 @@ export function eventsOf(logPath: string): Event[] {
     .filter((record) => record.kind === 'event')
     .map((record) => record.body as Event);
 }
+
+/** The events of the log at `logPath` as `crustcore export` prints them (exit 0 required). */
+export async function exportedEvents(world: World, logPath: string): Promise<Event[]> {
+  const exported = await cli(world, ['export', logPath]);
+  expect(exported.code).toBe(0);
+  return exported.stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as Event);
+}
+
+/** The state dir without lock files (which come and go with every open). */
+export function stateSnapshot(world: World): Record<string, string> {
+  return snapshotTree(world.state, (relative) => relative.endsWith('.lock'));
+}
